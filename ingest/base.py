@@ -1,0 +1,107 @@
+"""The contract every feed adapter fulfils.
+
+An adapter is a module ``ingest/<name>.py`` exposing::
+
+    def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult
+
+It turns one input file into canonical readings (``monitor.schema.READING_COLUMNS``)
+plus the records it could not take (``QUARANTINE_COLUMNS``), never raising on bad
+content (a file it cannot read at all becomes one quarantine record with
+``source_row = 0``).
+
+Accounting unit: the *record*.  A record is one data row of the input file, except
+for files wide by station (one column per station), where a record is one
+(row, station column) cell.  Every record ends in exactly one of three places:
+
+* stored: it produced one or more readings (missing or bad *values* inside a good
+  record are kept as readings with ``flag = invalid`` and a reason, not dropped);
+* quarantined: it could not be turned into readings (bad timestamp, unknown
+  station, wrong field count, undecodable bytes, repeated header ...);
+* duplicate: it repeats an earlier record of the same file (same key).
+
+``FileResult.check()`` enforces ``records == stored + quarantined + duplicates``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from monitor.config import AppConfig, Feed
+from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, STATION_COLUMNS
+
+
+class AccountingError(RuntimeError):
+    """The records of a file do not add up: a bug, never silently ignored."""
+
+
+def empty_readings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in READING_COLUMNS})
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
+
+
+def empty_stations() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in STATION_COLUMNS})
+
+
+@dataclass
+class IngestContext:
+    """What an adapter may need beyond its file: the configuration and the known stations."""
+
+    config: AppConfig
+    #: The station table known so far (STATION_COLUMNS), for matching by name and city.
+    stations: pd.DataFrame = field(default_factory=empty_stations)
+
+
+@dataclass
+class FileResult:
+    """Outcome of reading one file."""
+
+    path: Path
+    records: int
+    readings: pd.DataFrame = field(default_factory=empty_readings)
+    quarantine: pd.DataFrame = field(default_factory=empty_quarantine)
+    #: Station metadata discovered in the file (STATION_COLUMNS), may be empty.
+    stations: pd.DataFrame = field(default_factory=empty_stations)
+    duplicates: int = 0
+
+    @property
+    def stored_records(self) -> int:
+        if self.readings.empty:
+            return 0
+        return len(self.readings[["source_row", "station_id"]].drop_duplicates())
+
+    @property
+    def quarantined_records(self) -> int:
+        return len(self.quarantine)
+
+    def check(self) -> FileResult:
+        """Raise :class:`AccountingError` unless every record is accounted for."""
+        total = self.stored_records + self.quarantined_records + self.duplicates
+        if total != self.records:
+            raise AccountingError(
+                f"{self.path}: {self.records} records read but {self.stored_records} stored "
+                f"+ {self.quarantined_records} quarantined + {self.duplicates} duplicates "
+                f"= {total}"
+            )
+        return self
+
+
+class Adapter(Protocol):
+    def __call__(self, path: Path, feed: Feed, ctx: IngestContext) -> FileResult: ...
+
+
+def adapter_for(feed: Feed) -> Adapter:
+    """The ``read`` function of the adapter module named by ``feed.adapter``."""
+    try:
+        module = importlib.import_module(f"ingest.{feed.adapter}")
+    except ModuleNotFoundError:
+        raise ValueError(f"feed {feed.id!r}: unknown adapter {feed.adapter!r}") from None
+    return module.read

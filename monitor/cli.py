@@ -1,0 +1,87 @@
+"""The ``jointwatch`` command line: the one place that wires the packages together.
+
+Each sub-command names the function that runs it as ``"module:function"``; the module
+is imported only when that command runs, so ``jointwatch stations`` never loads dash
+or statsmodels.  A command function takes ``(args, config)`` and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from monitor.config import ConfigError, load_config
+
+Setup = Callable[[argparse.ArgumentParser], None]
+
+
+def _ingest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("feeds", nargs="*", metavar="FEED", help="feed ids (default: all)")
+    p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    p.add_argument("--backfill", metavar="PATH_OR_GLOB",
+                   help="harmonize an archive with dask (bounded memory)")
+    p.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
+                   help="run the backfill on a dask.distributed cluster "
+                        "(default: $JOINTWATCH_DASK_SCHEDULER, else local cores)")
+
+
+def _json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _no_args(p: argparse.ArgumentParser) -> None:
+    del p
+
+
+#: name -> (help, "module:function", argument setup)
+COMMANDS: dict[str, tuple[str, str, Setup]] = {
+    "ingest": ("ingest the configured feeds into the store", "ingest.pipeline:cli_ingest",
+               _ingest_args),
+    "stations": ("print the station table", "ingest.pipeline:cli_stations", _json_arg),
+    "quarantine": ("print what was refused and why", "ingest.pipeline:cli_quarantine",
+                   _json_arg),
+    "status": ("latest reading per feed and region; stale feeds marked",
+               "ingest.pipeline:cli_status", _json_arg),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jointwatch",
+        description="Cross-regional pollution joint-control monitoring.",
+    )
+    parser.add_argument("--config", metavar="DIR", help="configuration directory "
+                        "(default: the project's config/)")
+    parser.add_argument("--data-dir", metavar="DIR", help="data directory "
+                        "(default: $JOINTWATCH_HOME, else ./var)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, target, setup) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(target=target)
+        setup(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"jointwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    module_name, func_name = args.target.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(args, config) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
