@@ -99,9 +99,14 @@ class Adapter(Protocol):
 
 
 def adapter_for(feed: Feed) -> Adapter:
-    """The ``read`` function of the adapter module named by ``feed.adapter``."""
+    """The ``read`` function of the adapter named by ``feed.adapter``.
+
+    A plain name is a module of this package (``ingest.<name>``); a dotted name is a
+    full module path, so a deployment can add an adapter without touching jointwatch.
+    """
+    name = feed.adapter if "." in feed.adapter else f"ingest.{feed.adapter}"
     try:
-        module = importlib.import_module(f"ingest.{feed.adapter}")
+        module = importlib.import_module(name)
     except ModuleNotFoundError:
         raise ValueError(f"feed {feed.id!r}: unknown adapter {feed.adapter!r}") from None
     return module.read
