@@ -1,0 +1,106 @@
+"""The input of an issuance: warning levels and the regional decision.
+
+The forecasting side (issue 4) produces a :class:`RegionalDecision`; until it
+exists, ``jointwatch consult --level orange --regions beijing,tianjin`` builds one
+by hand.  This module imports nothing from the rest of ``alerts`` so the forecast
+code can depend on it without pulling in SMTP, SQLAlchemy or APScheduler.
+
+References
+----------
+京津冀及周边地区重污染天气预警分级标准 (unified regional warning grading of
+Beijing-Tianjin-Hebei and surrounding areas, 2016/2017): four grades blue <
+yellow < orange < red; "none" here means no warning in force (a lift).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Level(StrEnum):
+    """Warning level of a heavy-pollution episode; ``NONE`` means no warning (lift)."""
+
+    NONE = "none"
+    BLUE = "blue"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order none < blue < yellow < orange < red."""
+        return list(Level).index(self)
+
+    @classmethod
+    def parse(cls, value: str) -> Level:
+        """The level named ``value`` (case-insensitive), or a ValueError listing the names."""
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ValueError(
+                f"unknown warning level {value!r}; allowed: {', '.join(lv.value for lv in cls)}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class RegionalDecision:
+    """One regional warning decision: what a consultation acts on.
+
+    Attributes
+    ----------
+    level
+        The regional level every covered region applies (``Level.NONE`` = lift).
+    regions
+        Region ids (keys of ``AppConfig.regions``) the decision covers, in order.
+    city_levels
+        Per region, per member city (Chinese name as in the feeds), the city's own
+        level; a city under a stricter local rule may be above ``level``.
+    evidence
+        JSON-serialisable facts behind the decision (per-city forecasts, which
+        rule fired and why); stored with the issuance and shown in the notice.
+    decided_at
+        When the decision was made (timezone-aware).
+    """
+
+    level: Level
+    regions: tuple[str, ...]
+    city_levels: Mapping[str, Mapping[str, Level]] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if self.decided_at.tzinfo is None:
+            raise ValueError("RegionalDecision.decided_at must be timezone-aware")
+        if not self.regions:
+            raise ValueError("RegionalDecision.regions must name at least one region")
+        unknown = set(self.city_levels) - set(self.regions)
+        if unknown:
+            raise ValueError(
+                f"RegionalDecision.city_levels names regions not in regions: {sorted(unknown)}"
+            )
+
+
+#: A function that makes the decision for a scheduled consultation:
+#: ``(app_config, now) -> RegionalDecision | None`` (None: no forecast available).
+DecisionSource = Callable[[Any, datetime], "RegionalDecision | None"]
+
+
+def load_decision_source(target: str) -> DecisionSource:
+    """Import the decision function named ``"module:function"``.
+
+    Raises
+    ------
+    ValueError
+        if the module or the function does not exist.
+    """
+    module_name, _, func_name = target.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"decision source {target!r} cannot be imported") from None
+    return func  # type: ignore[no-any-return]
