@@ -1,0 +1,344 @@
+"""The ingest pipeline: configured feeds -> adapters -> store, with enforced accounting.
+
+For each feed, :func:`run_ingest` lists its files, skips those whose content the
+ledger already holds, reads the others with the feed's adapter, checks that every
+record is accounted for (``records == stored + quarantined + duplicates``), merges
+the stations the adapter discovered into the station table, and commits the files
+to the store in bounded batches (several files per Parquet merge).
+
+Also the CLI commands ``ingest``, ``stations``, ``quarantine`` and ``status``
+(wired in :mod:`monitor.cli`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ingest.base import AccountingError, FileResult, IngestContext, adapter_for
+from monitor.config import AppConfig, Feed, data_dir
+from monitor.ledger import LedgerEntry
+from monitor.schema import (
+    PARAMETERS,
+    PERIODS,
+    READING_SCHEMA,
+    STATION_COLUMNS,
+    Flag,
+)
+from monitor.store import IngestedFile, Store
+
+log = logging.getLogger(__name__)
+
+#: Reference station list loaded into the station table at the start of every run.
+REFERENCE_STATIONS_FILE = "stations_cn.csv"
+#: Readings collected before a batch is merged into the Parquet store.
+DEFAULT_BATCH_READINGS = 300_000
+
+
+@dataclass
+class FeedCounts:
+    """Counts of one feed (or the total) in one run; ``rows_read`` counts records."""
+
+    rows_read: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    files: int = 0
+    files_skipped: int = 0
+    readings: int = 0
+
+    def add(self, other: FeedCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def check(self, what: str) -> None:
+        """Raise :class:`AccountingError` unless rows_read = stored + quarantined + duplicates."""
+        total = self.stored + self.quarantined + self.duplicates
+        if total != self.rows_read:
+            raise AccountingError(
+                f"{what}: {self.rows_read} records read but {self.stored} stored + "
+                f"{self.quarantined} quarantined + {self.duplicates} duplicates = {total}")
+
+
+@dataclass
+class IngestSummary:
+    """Per-feed counts of a run, in feed order."""
+
+    feeds: dict[str, FeedCounts] = field(default_factory=dict)
+
+    @property
+    def total(self) -> FeedCounts:
+        total = FeedCounts()
+        for counts in self.feeds.values():
+            total.add(counts)
+        return total
+
+    def to_dict(self) -> dict[str, dict[str, object]]:
+        """``{"feeds": {feed id: counts}, "total": counts}`` (the ``--json`` output)."""
+        return {"feeds": {k: asdict(v) for k, v in self.feeds.items()},
+                "total": asdict(self.total)}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's content (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def with_regions(stations: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
+    """Fill each station's missing ``region`` from its city (``config.region_of_city``)."""
+    frame = stations.reindex(columns=STATION_COLUMNS)
+    from_city = frame["city"].map(lambda c: config.region_of_city(c) if pd.notna(c) else None)
+    region = frame["region"].astype(object)
+    return frame.assign(region=region.where(region.notna(), from_city))
+
+
+def load_reference_stations(config: AppConfig) -> pd.DataFrame:
+    """The reference station list ``config/stations_cn.csv`` (empty when absent).
+
+    Raises
+    ------
+    ValueError
+        naming the file and the offending column or row.
+    """
+    path = config.config_dir / REFERENCE_STATIONS_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=STATION_COLUMNS)
+    frame = pd.read_csv(path, dtype={"station_id": str}, keep_default_na=False,
+                        na_values=[""])
+    unknown = sorted(set(frame.columns) - set(STATION_COLUMNS))
+    if unknown or "station_id" not in frame.columns or "medium" not in frame.columns:
+        raise ValueError(f"{path}: columns must be among {STATION_COLUMNS} and include "
+                         f"station_id and medium; unexpected: {unknown}")
+    for column in ("station_id", "medium"):
+        empty = frame.index[frame[column].isna()]
+        if len(empty):
+            raise ValueError(f"{path}: row {empty[0] + 2}: field {column!r} is empty")
+    return with_regions(frame, config)
+
+
+def validate_readings(frame: pd.DataFrame, feed: Feed, path: Path) -> None:
+    """Check an adapter's readings against the canonical schema.
+
+    Raises
+    ------
+    ValueError
+        naming the file, the source row and the field of the first bad reading.
+    """
+    if frame.empty:
+        return
+    missing = [c for c in READING_SCHEMA.names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: adapter {feed.adapter!r} returned readings without "
+                         f"columns {missing}")
+    checks: list[tuple[str, pd.Series, str]] = [
+        (f.name, frame[f.name].isna(), "is missing") for f in READING_SCHEMA if not f.nullable]
+    checks += [
+        ("parameter", ~frame["parameter"].isin(PARAMETERS), "is not a canonical parameter"),
+        ("period", ~frame["period"].isin(PERIODS), "is not a known averaging period"),
+        ("flag", ~frame["flag"].isin([f.value for f in Flag]), "is not a QC flag"),
+        ("source", frame["source"] != feed.id, f"is not the feed id {feed.id!r}"),
+    ]
+    for column, bad, problem in checks:
+        if bad.any():
+            row = frame.loc[bad.idxmax()]
+            raise ValueError(f"{path}: row {row['source_row']}: field {column!r} "
+                             f"{problem} (value {row[column]!r})")
+
+
+class _BatchWriter:
+    """Collects ingested files and commits them in bounded batches."""
+
+    def __init__(self, store: Store, limit: int) -> None:
+        self.store, self.limit = store, limit
+        self.files: list[IngestedFile] = []
+        self.stations: list[pd.DataFrame] = []
+        self.pending = 0
+
+    def add(self, ingested: IngestedFile, stations: pd.DataFrame) -> None:
+        self.files.append(ingested)
+        if not stations.empty:
+            self.stations.append(stations)
+        self.pending += len(ingested.readings)
+        if self.pending >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.files:
+            return
+        stations = (pd.concat(self.stations, ignore_index=True) if self.stations
+                    else pd.DataFrame(columns=STATION_COLUMNS))
+        self.store.commit_batch(self.files, stations)
+        log.info("committed %d files, %d readings", len(self.files), self.pending)
+        self.files, self.stations, self.pending = [], [], 0
+
+
+def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
+    """``known`` updated with ``discovered`` (non-missing new values win)."""
+    if discovered.empty:
+        return known
+    new = discovered.drop_duplicates("station_id", keep="last").set_index("station_id")
+    merged = new.combine_first(known.set_index("station_id"))
+    return merged.reset_index().reindex(columns=STATION_COLUMNS)
+
+
+def _read_file(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
+    result = adapter_for(feed)(path, feed, ctx).check()
+    validate_readings(result.readings, feed, path)
+    bad_source = result.quarantine["source"] != feed.id
+    if bad_source.any():
+        raise ValueError(f"{path}: quarantine rows must have source {feed.id!r}, "
+                         f"got {result.quarantine.loc[bad_source, 'source'].iloc[0]!r}")
+    return result
+
+
+def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None = None,
+               batch_readings: int = DEFAULT_BATCH_READINGS) -> IngestSummary:
+    """Ingest the configured feeds (all, or ``feed_ids``) into ``store``.
+
+    Files already in the ledger are skipped; a corrected file (same path, new content)
+    supersedes its earlier readings per key and replaces its earlier quarantine rows.
+
+    Raises
+    ------
+    ValueError
+        for an unknown feed id, or readings that break the canonical schema.
+    AccountingError
+        when the records of a file or feed do not add up.
+    """
+    wanted = list(feed_ids) if feed_ids else list(config.feeds)
+    unknown = [f for f in wanted if f not in config.feeds]
+    if unknown:
+        raise ValueError(f"unknown feed(s) {', '.join(unknown)}; configured: "
+                         f"{', '.join(config.feeds) or '(none)'}")
+    summary = IngestSummary()
+    with store.writer_lock():
+        reference = load_reference_stations(config)
+        store.upsert_stations(reference)
+        ctx = IngestContext(config=config, stations=store.stations())
+        writer = _BatchWriter(store, batch_readings)
+        for feed_id in wanted:
+            feed = config.feeds[feed_id]
+            counts = summary.feeds[feed_id] = FeedCounts()
+            ledger = store.feed_ledger(feed_id)
+            for path in config.feed_files(feed):
+                sha = file_sha256(path)
+                if ledger.already_ingested(str(path), sha):
+                    counts.files_skipped += 1
+                    continue
+                result = _read_file(path, feed, ctx)
+                discovered = with_regions(result.stations, config)
+                ctx.stations = _known_stations(ctx.stations, discovered)
+                entry = LedgerEntry(
+                    feed=feed_id, path=str(path), sha256=sha, size=path.stat().st_size,
+                    records=result.records, stored=result.stored_records,
+                    quarantined=result.quarantined_records, duplicates=result.duplicates,
+                    readings=len(result.readings))
+                writer.add(IngestedFile(entry, result.readings, result.quarantine), discovered)
+                counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
+                                      quarantined=entry.quarantined,
+                                      duplicates=entry.duplicates, files=1,
+                                      readings=entry.readings))
+            counts.check(f"feed {feed_id}")
+        writer.flush()
+    summary.total.check("all feeds")
+    return summary
+
+
+# -- CLI commands (see monitor.cli) -----------------------------------------------------------
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    return Store(data_dir(args.data_dir))
+
+
+def _print_frame(frame: pd.DataFrame, as_json: bool, empty_message: str) -> None:
+    if as_json:
+        print(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+    elif frame.empty:
+        print(empty_message)
+    else:
+        print(frame.to_string(index=False))
+
+
+def cli_ingest(args: argparse.Namespace, config: AppConfig) -> int:
+    """``jointwatch ingest [FEED ...] [--json]``: ingest and print per-feed and total counts."""
+    if args.backfill or args.dask_scheduler:
+        print("jointwatch ingest: --backfill / --dask-scheduler are not yet available",
+              file=sys.stderr)
+        return 2
+    try:
+        summary = run_ingest(config, _open_store(args), args.feeds or None)
+    except (ValueError, AccountingError) as exc:
+        print(f"jointwatch ingest: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+        return 0
+    rows = {**{k: asdict(v) for k, v in summary.feeds.items()}, "total": asdict(summary.total)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "feed"
+    print(table.reset_index().to_string(index=False))
+    return 0
+
+
+def cli_stations(args: argparse.Namespace, config: AppConfig) -> int:
+    """``jointwatch stations [--json]``: the station table."""
+    del config
+    _print_frame(_open_store(args).stations(), args.json, "no stations yet (run ingest)")
+    return 0
+
+
+def cli_quarantine(args: argparse.Namespace, config: AppConfig) -> int:
+    """``jointwatch quarantine [--json]``: refused records (file, row, field, reason, raw)."""
+    del config
+    frame = _open_store(args).quarantine()[
+        ["source", "source_file", "source_row", "field", "reason", "raw"]]
+    if not args.json:
+        frame = frame.rename(columns={"source": "feed", "source_file": "file",
+                                      "source_row": "row"})
+    _print_frame(frame, args.json, "nothing quarantined")
+    return 0
+
+
+def feed_status(config: AppConfig, store: Store, now: pd.Timestamp) -> pd.DataFrame:
+    """Latest reading per configured feed and region, with ``stale`` marked.
+
+    A feed/region is stale when its latest reading is older than the feed's
+    ``expected_interval`` before ``now``, or when the feed has no reading at all.
+    """
+    latest = store.latest_by_feed_region()
+    latest = latest[latest["source"].isin(config.feeds)]
+    silent = [f for f in config.feeds if f not in set(latest["source"])]
+    frame = pd.concat([latest, pd.DataFrame({"source": silent, "region": ""})],
+                      ignore_index=True)
+    interval = frame["source"].map(lambda f: pd.Timedelta(config.feeds[f].expected_interval))
+    frame["age"] = now - pd.to_datetime(frame["latest"], utc=True)
+    frame["stale"] = frame["latest"].isna() | (frame["age"] > interval)
+    return frame.rename(columns={"source": "feed"})[
+        ["feed", "region", "latest", "stations", "age", "stale"]]
+
+
+def cli_status(args: argparse.Namespace, config: AppConfig) -> int:
+    """``jointwatch status [--now TIME] [--json]``: freshness per feed and region."""
+    now = pd.Timestamp(args.now) if getattr(args, "now", None) else pd.Timestamp.now("UTC")
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    frame = feed_status(config, _open_store(args), now)
+    if args.json:
+        frame = frame.assign(age=frame["age"].map(
+            lambda a: None if pd.isna(a) else a.total_seconds()))
+    else:
+        frame = frame.assign(stale=frame["stale"].map({True: "STALE", False: ""}))
+    _print_frame(frame, args.json, "no feeds configured")
+    return 0

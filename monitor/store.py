@@ -1,0 +1,306 @@
+"""The jointwatch store: readings in Parquet, stations / quarantine / ledger in SQL.
+
+Everything else reads the monitoring data through :class:`Store`:
+:meth:`Store.readings` (long pandas frame), :meth:`Store.dataset` (xarray,
+station x time), :meth:`Store.stations`, :meth:`Store.quarantine`,
+:meth:`Store.ledger` and :meth:`Store.latest_by_feed_region`.
+
+Writes go through :meth:`Store.commit_batch`, which makes a batch of ingested files
+durable in a crash-safe order: first the readings (atomic per day file, see
+:mod:`monitor.partitions`), then -- in one SQL transaction -- the stations, the
+quarantine and the ledger rows.  A process killed in between leaves readings whose
+files are not yet in the ledger; the next run ingests those files again, and the
+upsert on ``READING_KEY`` makes that a no-op for readings already there.
+
+Test hook: with ``JOINTWATCH_TEST_HOLD=<point>:<marker file>`` a writer creates the
+marker file and sleeps when it reaches ``<point>`` (``partition``: after replacing its
+first day file; ``ledger``: all readings of the batch durable, ledger not yet
+committed), so a test can SIGKILL it exactly there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import xarray as xr
+
+from monitor.ledger import FeedLedger, LedgerEntry, StateDB
+from monitor.partitions import ReadingPartitions
+from monitor.schema import PARAMETERS, READING_COLUMNS, READING_KEY, READING_SCHEMA, Flag
+
+#: SQLite file of the embedded store, inside the data directory.
+STATE_FILE = "jointwatch.sqlite"
+#: Environment variable of the crash-safety test hook (see module docstring).
+HOLD_ENV = "JOINTWATCH_TEST_HOLD"
+#: Flags included by default in reads: invalid values are kept but not used.
+USABLE_FLAGS: tuple[str, ...] = (Flag.VALID.value, Flag.SUSPECT.value)
+#: Station coordinates attached to :meth:`Store.dataset`.
+DATASET_STATION_COORDS: tuple[str, ...] = ("name", "city", "region", "lon", "lat")
+
+TimeLike = str | datetime | pd.Timestamp
+_TIME_TYPE = READING_SCHEMA.field("time").type
+
+
+def hold_point(point: str) -> None:
+    """Test hook: write the marker file and wait if ``$JOINTWATCH_TEST_HOLD`` names ``point``."""
+    spec = os.environ.get(HOLD_ENV)
+    if not spec:
+        return
+    name, _, marker = spec.partition(":")
+    if name == point:
+        Path(marker).write_text(str(os.getpid()))
+        time.sleep(3600)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedFile:
+    """One input file version read by an adapter, ready to be committed."""
+
+    entry: LedgerEntry
+    readings: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def _utc(value: TimeLike) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+class Store:
+    """The monitoring data store under one data directory.
+
+    Parameters
+    ----------
+    data_dir
+        Data directory (``monitor.config.data_dir()``); holds the SQLite file, the
+        writer lock and, by default, the readings.
+    readings_root
+        Local folder or fsspec URL (``file://``, ``memory://``, ``s3://`` ...) of the
+        Parquet readings; default ``<data_dir>/readings``.
+    state_url
+        SQLAlchemy URL of the state database; default the SQLite file in ``data_dir``.
+    """
+
+    def __init__(self, data_dir: Path | str, readings_root: str | None = None,
+                 state_url: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.partitions = ReadingPartitions(
+            readings_root or str(self.data_dir / "readings"), after_replace=self._replaced)
+        self.state = StateDB(state_url or f"sqlite:///{self.data_dir / STATE_FILE}")
+        self._replaced_files = 0
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the data directory's exclusive writer lock (released even on SIGKILL)."""
+        with (self.data_dir / ".writer.lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                self.partitions.remove_temporary_files()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _replaced(self, path: str) -> None:
+        del path
+        self._replaced_files += 1
+        if self._replaced_files == 1:
+            hold_point("partition")
+
+    def feed_ledger(self, feed: str) -> FeedLedger:
+        """Which file contents of ``feed`` are already ingested."""
+        return self.state.feed_ledger(feed)
+
+    def upsert_stations(self, stations: pd.DataFrame) -> None:
+        """Insert or update station rows (``STATION_COLUMNS``)."""
+        self.state.upsert_stations(stations)
+
+    def commit_batch(self, files: Sequence[IngestedFile], stations: pd.DataFrame) -> int:
+        """Make a batch of ingested files durable; return the number of readings written.
+
+        Readings of later files supersede earlier ones with the same key, within the
+        batch and against the store.  Order: readings (durable), then stations,
+        quarantine and ledger in one transaction.
+        """
+        frames = [f.readings for f in files if not f.readings.empty]
+        written = 0
+        if frames:
+            batch = pd.concat(frames, ignore_index=True).drop_duplicates(READING_KEY, keep="last")
+            table = pa.Table.from_pandas(batch[READING_COLUMNS], schema=READING_SCHEMA,
+                                         preserve_index=False)
+            self.partitions.upsert(table)
+            written = table.num_rows
+        hold_point("ledger")
+        self.state.commit_files([(f.entry, f.quarantine) for f in files], stations)
+        return written
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def stations(self, stations: str | Iterable[str] | None = None,
+                 regions: str | Iterable[str] | None = None,
+                 medium: str | None = None) -> pd.DataFrame:
+        """The station table (``STATION_COLUMNS``), optionally filtered."""
+        frame = self.state.stations(_as_list(stations))
+        region_list = _as_list(regions)
+        if region_list is not None:
+            frame = frame[frame["region"].isin(region_list)]
+        if medium is not None:
+            frame = frame[frame["medium"] == medium]
+        return frame.reset_index(drop=True)
+
+    def quarantine(self, source: str | None = None, source_file: str | None = None
+                   ) -> pd.DataFrame:
+        """What was refused and why (``QUARANTINE_COLUMNS`` plus ``path``, ``ingested_at``)."""
+        return self.state.quarantine(source, source_file)
+
+    def ledger(self) -> pd.DataFrame:
+        """One row per ingested file version: feed, path, sha256, size, time, counts."""
+        return self.state.ledger()
+
+    def readings_filter(self, stations: str | Iterable[str] | None = None,
+                        regions: str | Iterable[str] | None = None,
+                        parameters: str | Iterable[str] | None = None,
+                        periods: str | Iterable[str] | None = None,
+                        start: TimeLike | None = None, end: TimeLike | None = None,
+                        flags: Iterable[str] | None = USABLE_FLAGS,
+                        sources: str | Iterable[str] | None = None) -> ds.Expression | None:
+        """The pyarrow filter of :meth:`readings` (with partition pruning on feed and month)."""
+        station_list = _as_list(stations)
+        if regions is not None:
+            in_regions = self.stations(regions=regions)["station_id"].tolist()
+            station_list = (in_regions if station_list is None
+                            else [s for s in station_list if s in set(in_regions)])
+        conditions: list[ds.Expression] = []
+        for column, values in (("station_id", station_list),
+                               ("parameter", _as_list(parameters)),
+                               ("period", _as_list(periods)),
+                               ("flag", _as_list(flags)),
+                               ("feed", _as_list(sources))):
+            if values is not None:
+                conditions.append(ds.field(column).isin(values))
+        if start is not None:
+            t0 = _utc(start)
+            conditions += [ds.field("month") >= t0.strftime("%Y-%m"),
+                           ds.field("time") >= pa.scalar(t0.to_pydatetime(), _TIME_TYPE)]
+        if end is not None:
+            t1 = _utc(end)
+            conditions += [ds.field("month") <= t1.strftime("%Y-%m"),
+                           ds.field("time") <= pa.scalar(t1.to_pydatetime(), _TIME_TYPE)]
+        if not conditions:
+            return None
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined & condition
+        return combined
+
+    def readings(self, stations: str | Iterable[str] | None = None,
+                 regions: str | Iterable[str] | None = None,
+                 parameters: str | Iterable[str] | None = None,
+                 periods: str | Iterable[str] | None = None,
+                 start: TimeLike | None = None, end: TimeLike | None = None,
+                 flags: Iterable[str] | None = USABLE_FLAGS,
+                 sources: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Readings as a long frame with the canonical columns (``READING_COLUMNS``).
+
+        Parameters
+        ----------
+        stations, regions, parameters, periods, sources
+            Keep only these (``None``: all).  ``regions`` selects the stations whose
+            ``region`` in the station table is one of them.
+        start, end
+            Inclusive UTC bounds on ``time`` (naive values are taken as UTC).
+        flags
+            QC flags to include; default valid and suspect, ``None`` for all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Sorted by source, station, parameter, period, time.
+        """
+        expression = self.readings_filter(stations, regions, parameters, periods, start, end,
+                                           flags, sources)
+        table = self.partitions.open_dataset().to_table(columns=READING_COLUMNS,
+                                                        filter=expression)
+        table = table.sort_by([(c, "ascending") for c in
+                               ("source", "station_id", "parameter", "period", "time")])
+        return table.to_pandas().reset_index(drop=True)
+
+    def dataset(self, stations: str | Iterable[str] | None = None,
+                regions: str | Iterable[str] | None = None,
+                parameters: str | Iterable[str] | None = None,
+                period: str = "1h",
+                start: TimeLike | None = None, end: TimeLike | None = None,
+                flags: Iterable[str] | None = USABLE_FLAGS,
+                sources: str | Iterable[str] | None = None) -> xr.Dataset:
+        """Readings of one averaging period as an xarray Dataset (station x time).
+
+        One variable per parameter (canonical unit in ``attrs["units"]``); ``time`` is
+        UTC (naive datetime64, the times present in the selection); station
+        coordinates ``name``, ``city``, ``region``, ``lon``, ``lat``.  Values not
+        selected (e.g. invalid) are NaN.  When several sources report the same
+        station, time and parameter, the first in ``sources`` wins (default: feed
+        ids in alphabetical order).
+        """
+        frame = self.readings(stations, regions, parameters, [period], start, end, flags,
+                              sources)
+        source_order = _as_list(sources) or sorted(frame["source"].unique())
+        rank = frame["source"].map({s: i for i, s in enumerate(source_order)})
+        frame = (frame.assign(_rank=rank).sort_values("_rank", kind="stable")
+                 .drop_duplicates(["station_id", "time", "parameter"], keep="first"))
+        wide = frame.assign(time=frame["time"].dt.tz_localize(None)).pivot(
+            index=["station_id", "time"], columns="parameter", values="value")
+        wide.columns.name = None
+        result = xr.Dataset.from_dataframe(wide).rename({"station_id": "station"})
+        if result.sizes.get("station", 0) == 0:
+            result = xr.Dataset(coords={"station": pd.Index([], dtype=object, name="station"),
+                                        "time": pd.DatetimeIndex([], name="time")})
+        meta = self.state.stations(result["station"].values.tolist()).set_index("station_id")
+        meta = meta.reindex(result["station"].values)
+        result = result.assign_coords(
+            {c: ("station", meta[c].to_numpy()) for c in DATASET_STATION_COORDS})
+        for name, variable in result.data_vars.items():
+            spec = PARAMETERS[str(name)]
+            variable.attrs.update(units=spec.unit, long_name=spec.long_name)
+            if spec.standard_name:
+                variable.attrs["standard_name"] = spec.standard_name
+        result["time"].attrs["timezone"] = "UTC"
+        result.attrs.update(period=period)
+        return result
+
+    def latest_by_feed_region(self, flags: Iterable[str] | None = USABLE_FLAGS) -> pd.DataFrame:
+        """Latest reading time per feed and region: source, region, latest, stations.
+
+        ``region`` is empty for stations without a region in the station table.
+        """
+        filter_ = None if flags is None else ds.field("flag").isin(list(flags))
+        table = self.partitions.open_dataset().to_table(columns=["source", "station_id", "time"],
+                                                        filter=filter_)
+        columns = ["source", "region", "latest", "stations"]
+        if table.num_rows == 0:
+            return pd.DataFrame(columns=columns)
+        per_station = (table.group_by(["source", "station_id"])
+                       .aggregate([("time", "max")]).to_pandas())
+        regions = self.state.stations()[["station_id", "region"]]
+        per_station = per_station.merge(regions, on="station_id", how="left")
+        per_station["region"] = per_station["region"].fillna("")
+        grouped = per_station.groupby(["source", "region"], as_index=False).agg(
+            latest=("time_max", "max"), stations=("station_id", "nunique"))
+        return grouped[columns].sort_values(["source", "region"]).reset_index(drop=True)
