@@ -32,6 +32,12 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _status_args(p: argparse.ArgumentParser) -> None:
+    _json_arg(p)
+    p.add_argument("--now", metavar="TIME", help="judge staleness at this time "
+                   "(ISO 8601, naive = UTC; default: the current time)")
+
+
 def _no_args(p: argparse.ArgumentParser) -> None:
     del p
 
@@ -44,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
     "quarantine": ("print what was refused and why", "ingest.pipeline:cli_quarantine",
                    _json_arg),
     "status": ("latest reading per feed and region; stale feeds marked",
-               "ingest.pipeline:cli_status", _json_arg),
+               "ingest.pipeline:cli_status", _status_args),
 }
 
 
