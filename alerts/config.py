@@ -52,8 +52,8 @@ from monitor.config import AppConfig, ConfigError, _check_timezone, _read_toml
 ALERTS_FILE = "alerts.toml"
 #: Default SQLite file of the alert state, inside the data directory.
 STATE_FILE = "alerts.sqlite"
-#: The warning levels that need measures text (``NONE`` is a lift and may have some).
-WARNING_LEVELS: tuple[Level, ...] = (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED)
+#: Every level needs measures text per region (``none``: what a lift tells the region).
+MEASURE_LEVELS: tuple[Level, ...] = tuple(Level)
 
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -160,7 +160,7 @@ class RegionNotice(_Model):
     @field_validator("measures")
     @classmethod
     def _every_level(cls, value: dict[Level, Measures]) -> dict[Level, Measures]:
-        missing = [lv.value for lv in WARNING_LEVELS if lv not in value]
+        missing = [lv.value for lv in MEASURE_LEVELS if lv not in value]
         if missing:
             raise ValueError(f"no measures for level(s) {', '.join(missing)}")
         return value
