@@ -1,0 +1,119 @@
+"""From a table of native cells (one row per record, one column per parameter) to
+canonical long readings, and the quarantine frame of refused records.
+
+Adapters whose code must find the records and their stations themselves (layouts
+config alone cannot describe) declare their value columns as :class:`ValueColumn`
+and let :func:`long_readings` do the common part: parse the cells, convert the unit
+(:func:`ingest.harmonize.to_canonical_unit`) and emit one reading per record and
+column with its reason code.  Flags are then set by :func:`ingest.qc.apply_qc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest.base import empty_quarantine, empty_readings
+from ingest.harmonize import to_canonical_unit
+from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, Flag, parameter
+
+
+@dataclass(frozen=True, slots=True)
+class ValueColumn:
+    """One native column holding values of one parameter and averaging period."""
+
+    #: Column label in the cell table.
+    key: Hashable
+    #: Native header text, for messages.
+    native: str
+    parameter: str
+    period: str
+    #: Native unit as published; empty means the parameter's canonical unit.
+    unit: str = ""
+
+
+#: Turns one column's cells into float values and reason codes (None = no problem).
+CellParser = Callable[[pd.Series, ValueColumn], tuple[np.ndarray, pd.Series]]
+
+
+def long_readings(
+    table: pd.DataFrame,
+    columns: Sequence[ValueColumn],
+    *,
+    parse_cell: CellParser,
+    station_id: pd.Series,
+    time: pd.Series,
+    source_rows: np.ndarray,
+    source: str,
+    source_file: str,
+) -> pd.DataFrame:
+    """One canonical reading per (record, value column), flags not yet applied.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        the records' native cells, one row per record.
+    columns : sequence of ValueColumn
+        the columns of ``table`` that hold values.
+    parse_cell : CellParser
+        the feed's cell parser (e.g. :func:`ingest.qc.parse_values` with its markers).
+    station_id, time : pandas.Series
+        per record: canonical station id and UTC time (end of the period).
+    source_rows : numpy.ndarray
+        per record: its row number in the source file.
+    source, source_file : str
+        feed id and file path.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``READING_COLUMNS``; ``flag`` is ``valid`` and ``flag_reason`` holds the parse
+        reason codes, to be completed by :func:`ingest.qc.apply_qc`.
+    """
+    if table.empty or not columns:
+        return empty_readings()
+    ids = station_id.to_numpy(dtype=object)
+    times = pd.DatetimeIndex(time)
+    frames = []
+    for column in columns:
+        values, reasons = parse_cell(table[column.key], column)
+        unit = column.unit or parameter(column.parameter).unit
+        frames.append(pd.DataFrame({
+            "station_id": ids,
+            "time": times,
+            "period": column.period,
+            "parameter": column.parameter,
+            "value": to_canonical_unit(values, unit, column.parameter, times),
+            "unit": parameter(column.parameter).unit,
+            "flag": Flag.VALID.value,
+            "flag_reason": reasons.to_numpy(dtype=object),
+            "source": source,
+            "source_file": source_file,
+            "source_row": source_rows,
+        }))
+    return pd.concat(frames, ignore_index=True)[READING_COLUMNS]
+
+
+def quarantine_frame(
+    source: str,
+    path: Path,
+    source_rows: Sequence[int] | np.ndarray,
+    fields: Sequence[str | None],
+    reasons: Sequence[str],
+    raw: Sequence[str],
+) -> pd.DataFrame:
+    """Quarantine records (``QUARANTINE_COLUMNS``) for refused records of one file."""
+    if len(source_rows) == 0:
+        return empty_quarantine()
+    return pd.DataFrame({
+        "source": source,
+        "source_file": str(path),
+        "source_row": np.asarray(source_rows, dtype="int64"),
+        "field": list(fields),
+        "reason": list(reasons),
+        "raw": list(raw),
+    })[QUARANTINE_COLUMNS]
