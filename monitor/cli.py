@@ -38,6 +38,31 @@ def _status_args(p: argparse.ArgumentParser) -> None:
                    "(ISO 8601, naive = UTC; default: the current time)")
 
 
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", required=True, choices=("csv", "parquet", "netcdf", "zarr"))
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="file to write (a directory for zarr); an existing file is replaced")
+    for name, what in (("regions", "region ids"), ("stations", "station ids"),
+                       ("parameters", "parameters (pm25,o3,...)"),
+                       ("periods", "averaging periods (1h,24h,...)"), ("sources", "feed ids")):
+        p.add_argument(f"--{name}", type=_comma_list, action="extend", metavar="A,B",
+                       help=f"only these {what}; comma-separated or repeated")
+    p.add_argument("--start", metavar="TIME", help="from this time, inclusive "
+                   "(ISO 8601, naive = UTC)")
+    p.add_argument("--end", metavar="TIME", help="until this time, inclusive "
+                   "(ISO 8601, naive = UTC)")
+    p.add_argument("--flags", type=_comma_list, default=["valid"], metavar="FLAGS",
+                   help="QC flags to include: valid (default), suspect, invalid, "
+                        "comma-separated, or all (every reading, with its flag)")
+    p.add_argument("--wide", action="store_true",
+                   help="csv/parquet: one column per parameter and period")
+    _json_arg(p)
+
+
 def _no_args(p: argparse.ArgumentParser) -> None:
     del p
 
@@ -51,6 +76,8 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
                    _json_arg),
     "status": ("latest reading per feed and region; stale feeds marked",
                "ingest.pipeline:cli_status", _status_args),
+    "export": ("export readings for analysts (CSV, Parquet, CF-NetCDF, Zarr)",
+               "monitor.export:cli_export", _export_args),
 }
 
 

@@ -27,10 +27,12 @@ Formats
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitor.cf import FLAG_CODES, Provenance, to_cf_dataset, variable_name
+from monitor.config import AppConfig, data_dir
 from monitor.schema import PERIODS, READING_COLUMNS, READING_SCHEMA, Flag, parameter
 from monitor.store import Store, TimeLike
 
@@ -344,3 +347,42 @@ def export(store: Store, selection: Selection, format: str, out: Path | str, *,
 
 def _listed(values: Iterable[str] | None) -> list[str] | None:
     return None if values is None else list(values)
+
+
+def selection_from_args(args: argparse.Namespace) -> Selection:
+    """The :class:`Selection` of ``jointwatch export``'s filter options."""
+    def listed(name: str) -> tuple[str, ...] | None:
+        values = getattr(args, name)
+        return tuple(values) if values else None
+
+    flags = listed("flags")
+    return Selection(
+        regions=listed("regions"), stations=listed("stations"),
+        parameters=listed("parameters"), periods=listed("periods"),
+        start=args.start, end=args.end, sources=listed("sources"),
+        flags=None if flags == ("all",) else flags,
+    )
+
+
+def cli_export(args: argparse.Namespace, config: AppConfig) -> int:
+    """``jointwatch export --format F --out PATH [filters] [--wide] [--json]``."""
+    del config
+    try:
+        selection = selection_from_args(args)
+        result = export(Store(data_dir(args.data_dir)), selection, args.format, args.out,
+                        wide=args.wide)
+    except (ValueError, OSError) as exc:
+        print(f"jointwatch export: {exc}", file=sys.stderr)
+        return 1
+    summary = {"path": str(result.path), "format": result.format,
+               "readings": result.readings, "stations": result.stations,
+               "parameters": result.parameters,
+               "start": result.start.isoformat() if result.start is not None else None,
+               "end": result.end.isoformat() if result.end is not None else None}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"wrote {result.readings} readings of {result.stations} stations "
+              f"({', '.join(result.parameters)}; {summary['start']} .. {summary['end']}) "
+              f"to {result.path} [{result.format}]")
+    return 0
