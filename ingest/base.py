@@ -71,6 +71,8 @@ class FileResult:
     #: Station metadata discovered in the file (STATION_COLUMNS), may be empty.
     stations: pd.DataFrame = field(default_factory=empty_stations)
     duplicates: int = 0
+    #: Remarks for the ingest summary (empty file, line-by-line fallback ...).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def stored_records(self) -> int:

@@ -199,6 +199,21 @@ def to_canonical_unit(
     raise ValueError(f"{param}: cannot convert {unit!r} to {spec.unit!r}")
 
 
+#: 16-point compass rose -> direction the wind blows from, degrees clockwise from north
+#: (WMO-No. 306 Manual on Codes, code table 0877, in 22.5-degree steps).
+COMPASS_DEGREES: dict[str, float] = {
+    point: i * 22.5
+    for i, point in enumerate(("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
+                               "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"))
+}
+
+
+def compass_to_degrees(points: pd.Series) -> np.ndarray:
+    """Wind direction given as compass points (``NNW``) in degrees; NaN if not a point."""
+    key = points.astype("string").str.strip().str.upper()
+    return key.map(COMPASS_DEGREES).to_numpy(dtype="float64", na_value=np.nan)
+
+
 def local_to_utc(local: pd.Series, timezone: str) -> pd.Series:
     """Localise naive local timestamps and convert them to UTC.
 
