@@ -1,0 +1,164 @@
+"""The store's read API, its on-disk layout and its filesystem independence."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import dask.dataframe as dd
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from fixture_feed import CITIES, FEED, hour_rows, make_config, write_feed_file
+
+from ingest.pipeline import run_ingest
+from monitor.config import AppConfig
+from monitor.ledger import LEDGER_COLUMNS
+from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, READING_SCHEMA
+from monitor.store import Store
+
+#: Four UTC hours crossing a day and a month boundary.
+HOURS = ["2026-03-31T22:00Z", "2026-03-31T23:00Z", "2026-04-01T00:00Z", "2026-04-01T01:00Z"]
+#: One extra row: station C's PM2.5 at 2026-04-01T02:00Z without a value (stored invalid).
+MISSING_ROW = "C,石家庄市,2026-04-01T02:00Z,pm25,"
+
+
+def _ingest(root: Path, readings_root: str | None = None) -> tuple[Store, AppConfig]:
+    config = make_config(root)
+    write_feed_file(root, "hours.csv", [*hour_rows(HOURS), MISSING_ROW])
+    store = Store(root / "var", readings_root=readings_root)
+    run_ingest(config, store)
+    return store, config
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return _ingest(tmp_path)[0]
+
+
+def test_readings_are_canonical_and_exclude_invalid_by_default(store: Store) -> None:
+    valid = store.readings()
+    assert list(valid.columns) == READING_COLUMNS
+    assert len(valid) == len(CITIES) * 3 * len(HOURS)
+    assert str(valid["time"].dtype) == "datetime64[s, UTC]"
+    everything = store.readings(flags=None)
+    assert len(everything) == len(valid) + 1
+    missing = everything[everything["flag"] == "invalid"].iloc[0]
+    assert (missing["station_id"], missing["time"], missing["flag_reason"]) == (
+        "fx:C", pd.Timestamp("2026-04-01T02:00Z"), "missing")
+    assert np.isnan(missing["value"])
+
+
+def test_read_filters_select_exactly_what_they_say(store: Store) -> None:
+    pm25 = store.readings(parameters="pm25")
+    assert set(pm25["parameter"]) == {"pm25"} and len(pm25) == len(CITIES) * len(HOURS)
+    two = store.readings(stations=["fx:A", "fx:D"])
+    assert set(two["station_id"]) == {"fx:A", "fx:D"}
+    hebei = store.readings(regions="hebei")
+    assert set(hebei["station_id"]) == {"fx:C"}
+    assert store.readings(regions=["beijing", "tianjin"], stations=["fx:B", "fx:C"])[
+        "station_id"].unique().tolist() == ["fx:B"]
+    window = store.readings(start="2026-03-31T23:00Z", end=pd.Timestamp("2026-04-01T00:00Z"))
+    assert sorted(window["time"].unique()) == [pd.Timestamp(HOURS[1]), pd.Timestamp(HOURS[2])]
+    naive_start = store.readings(start="2026-04-01 01:00")  # naive = UTC
+    assert set(naive_start["time"]) == {pd.Timestamp(HOURS[3])}
+    assert store.readings(periods="24h").empty
+    assert store.readings(sources=["another_feed"]).empty
+    assert len(store.readings(sources=FEED)) == len(store.readings())
+    assert store.readings(flags=["invalid"])["station_id"].tolist() == ["fx:C"]
+
+
+def test_dataset_is_station_by_time_with_station_coords(store: Store) -> None:
+    data = store.dataset()
+    assert dict(data.sizes) == {"station": len(CITIES), "time": len(HOURS)}
+    assert sorted(data.data_vars) == ["co", "pm10", "pm25"]
+    assert data["co"].attrs["units"] == "mg/m3" and data["pm25"].attrs["units"] == "ug/m3"
+    assert data["region"].sel(station="fx:B").item() == "tianjin"
+    assert data["city"].sel(station="fx:D").item() == CITIES["D"]
+    for coord in ("name", "city", "region", "lon", "lat"):
+        assert data[coord].dims == ("station",)
+    # hour index 2 of hour_rows: base value + 2
+    assert data["pm10"].sel(station="fx:A", time=np.datetime64("2026-04-01T00:00")).item() == 22.0
+    # the invalid reading is excluded by default; with all flags its hour appears, as NaN
+    assert np.datetime64("2026-04-01T02:00") not in data["time"].values
+    with_invalid = store.dataset(flags=None)
+    assert with_invalid.sizes["time"] == len(HOURS) + 1
+    assert np.isnan(with_invalid["pm25"].sel(time=np.datetime64("2026-04-01T02:00"))).all()
+    only_hebei = store.dataset(regions="hebei", parameters="pm25", flags=None)
+    assert only_hebei["station"].values.tolist() == ["fx:C"]
+    assert list(only_hebei.data_vars) == ["pm25"]
+    assert store.dataset(sources="nothing").sizes["station"] == 0
+
+
+def test_files_follow_the_canonical_schema_and_are_readable_by_pyarrow_and_dask(
+        store: Store) -> None:
+    root = store.data_dir / "readings"
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+    assert files == [f"feed={FEED}/month=2026-03/part-2026-03-31.parquet",
+                     f"feed={FEED}/month=2026-04/part-2026-04-01.parquet"]
+    schema = pq.read_schema(root / files[0])
+    assert schema.names == READING_SCHEMA.names
+    for name in READING_SCHEMA.names:
+        if name != "time":  # Parquet has no second resolution: stored as ms, same instant
+            assert schema.field(name).type == READING_SCHEMA.field(name).type
+    total = len(store.readings(flags=None))
+    assert ds.dataset(root, partitioning="hive").count_rows() == total
+    frame = dd.read_parquet(str(root)).compute()
+    assert len(frame) == total and set(frame["feed"].astype(str)) == {FEED}
+
+
+def test_fsspec_memory_root_holds_the_same_readings(tmp_path: Path) -> None:
+    url = f"memory://jointwatch-{uuid.uuid4().hex}/readings"
+    on_disk = _ingest(tmp_path / "disk")[0]
+    in_memory = _ingest(tmp_path / "memory", readings_root=url)[0]
+    pd.testing.assert_frame_equal(in_memory.readings(flags=None).drop(columns="source_file"),
+                                  on_disk.readings(flags=None).drop(columns="source_file"))
+    assert not (tmp_path / "memory" / "var" / "readings").exists()
+    fs, path = fsspec.core.url_to_fs(url)
+    assert len(fs.glob(f"{path}/feed={FEED}/month=*/part-*.parquet")) == 2
+
+
+def test_upsert_supersedes_per_key_and_keeps_other_readings(store: Store) -> None:
+    before = store.readings(flags=None)
+    key = before.iloc[[0]]
+    changed = key.assign(value=999.0, source_row=1000)
+    table = pa.Table.from_pandas(changed[READING_COLUMNS], schema=READING_SCHEMA,
+                                 preserve_index=False)
+    assert store.partitions.upsert(table) == 1
+    after = store.readings(flags=None)
+    assert len(after) == len(before)
+    row = after[(after["station_id"] == key["station_id"].iloc[0])
+                & (after["time"] == key["time"].iloc[0])
+                & (after["parameter"] == key["parameter"].iloc[0])]
+    assert row[["value", "source_row"]].values.tolist() == [[999.0, 1000]]
+
+
+def test_leftover_temporary_files_are_invisible_and_removed_by_the_next_writer(
+        store: Store) -> None:
+    folder = store.data_dir / "readings" / f"feed={FEED}" / "month=2026-04"
+    leftover = folder / ".part-2026-04-01.parquet.deadbeef.tmp"
+    leftover.write_bytes(b"half a parquet file")
+    assert len(store.readings(flags=None)) == len(CITIES) * 3 * len(HOURS) + 1
+    with store.writer_lock():
+        assert not leftover.exists()
+
+
+def test_stations_quarantine_ledger_and_latest(tmp_path: Path) -> None:
+    store, _ = _ingest(tmp_path)
+    stations = store.stations()
+    assert stations.set_index("station_id")["region"].to_dict() == {
+        "fx:A": "beijing", "fx:B": "tianjin", "fx:C": "hebei", "fx:D": np.nan}
+    assert store.stations(regions="hebei")["station_id"].tolist() == ["fx:C"]
+    assert store.quarantine().empty
+    assert set(QUARANTINE_COLUMNS) <= set(store.quarantine().columns)
+    ledger = store.ledger()
+    assert list(ledger.columns) == LEDGER_COLUMNS
+    assert ledger[["records", "stored", "readings"]].values.tolist() == [[49, 49, 49]]
+    latest = store.latest_by_feed_region()
+    assert latest.to_dict("records") == [
+        {"source": FEED, "region": r, "latest": pd.Timestamp(HOURS[-1]), "stations": 1}
+        for r in ("", "beijing", "hebei", "tianjin")]
