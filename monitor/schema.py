@@ -100,7 +100,8 @@ PARAMETERS: dict[str, Parameter] = {
 }
 
 #: Averaging periods a reading may have.
-PERIODS: tuple[str, ...] = ("1h", "4h", "8h", "24h", "8h_max_24h")
+#: ``1h_max_24h`` is the maximum 1-h value in the 24 h ending at ``time`` (ozone, HJ 633).
+PERIODS: tuple[str, ...] = ("1h", "4h", "8h", "24h", "8h_max_24h", "1h_max_24h")
 
 #: The canonical reading table (Arrow schema); column order is fixed.
 READING_SCHEMA = pa.schema(
