@@ -112,14 +112,22 @@ def _withdraw(conn: Connection, issuance_id: str, status: IssuanceStatus, note: 
 
 
 def _record(
-    conn: Connection, now: datetime, trigger: str, decision: RegionalDecision,
+    conn: Connection, now: datetime, trigger: str, decision: RegionalDecision | None,
     outcome: str, issuance_id: str | None, detail: str,
 ) -> None:
     conn.execute(insert(consultations).values(
-        run_at=now, trigger=trigger, level=decision.level.value,
-        regions=list(decision.regions), outcome=outcome, issuance_id=issuance_id,
-        detail=detail,
+        run_at=now, trigger=trigger, level=decision.level.value if decision else None,
+        regions=list(decision.regions) if decision else None, outcome=outcome,
+        issuance_id=issuance_id, detail=detail,
     ))
+
+
+def record_failed_consultation(engine: Engine, now: datetime, trigger: str, detail: str
+                               ) -> None:
+    """Record a consultation that could not decide (no forecast, decision source failed)."""
+    with engine.begin() as conn:
+        _record(conn, now, trigger, None, "no-decision", None, detail)
+    log.error("consultation (%s) made no decision: %s", trigger, detail)
 
 
 def _build(

@@ -63,6 +63,29 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     _json_arg(p)
 
 
+def _consult_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--now", nargs="?", const="now", metavar="TIME",
+                   help="run one consultation now (or as of TIME, ISO 8601 with offset)")
+    p.add_argument("--level", help="regional level given by hand: none (lift), blue, yellow, "
+                   "orange, red (default: the configured decision source, i.e. the forecast)")
+    p.add_argument("--regions", help="comma-separated region ids for --level "
+                   "(default: every region in alerts.toml)")
+    p.add_argument("--no-send", action="store_true", help="queue the notices, do not send")
+
+
+def _confirm_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("issuance", metavar="ID", help="issuance id")
+    p.add_argument("--by", help="who confirms (default: the login name)")
+    p.add_argument("--level", help="override: issue this level instead (needs --reason)")
+    p.add_argument("--reason", help="why the level is overridden")
+
+
+def _notices_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--issuance", metavar="ID", help="only this issuance")
+    p.add_argument("--limit", type=int, default=20, help="latest N issuances (default 20)")
+    _json_arg(p)
+
+
 def _no_args(p: argparse.ArgumentParser) -> None:
     del p
 
@@ -78,6 +101,16 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
                "ingest.pipeline:cli_status", _status_args),
     "export": ("export readings for analysts (CSV, Parquet, CF-NetCDF, Zarr)",
                "monitor.export:cli_export", _export_args),
+    "consult": ("run one warning consultation now; issue and send if the level changed",
+                "alerts.cli:cli_consult", _consult_args),
+    "scheduler": ("run scheduled consultations and the notice sender (Ctrl-C / SIGTERM stop)",
+                  "alerts.cli:cli_scheduler", _no_args),
+    "confirm": ("confirm a pending issuance, or override its level with a reason",
+                "alerts.cli:cli_confirm", _confirm_args),
+    "send": ("run the notice sender once (due notices and retries)", "alerts.cli:cli_send",
+             _no_args),
+    "notices": ("notice table: issuance, level, region, status, attempts, delivered at, "
+                "sync spread", "alerts.cli:cli_notices", _notices_args),
 }
 
 

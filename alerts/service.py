@@ -1,0 +1,72 @@
+"""One consultation end to end: get the decision, issue if the level changed, send the outbox.
+
+Shared by ``jointwatch consult``, the scheduler's job and (later) the dashboard.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from alerts.config import AlertsConfig, SmtpLogin
+from alerts.decision import RegionalDecision, load_decision_source
+from alerts.issuance import Consultation, consult, record_failed_consultation
+from alerts.sender import SendReport, send_due
+from alerts.state import utcnow
+from monitor.config import AppConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsultationRun:
+    """A consultation and, when it queued notices, the sender run that followed."""
+
+    consultation: Consultation | None
+    sending: SendReport | None
+    error: str | None = None
+
+
+def decide(config: AppConfig, cfg: AlertsConfig, now: datetime) -> RegionalDecision | None:
+    """The regional decision from the configured ``[schedule] decision_source``.
+
+    Raises
+    ------
+    ValueError
+        if the source cannot be imported (for example, no forecasting core yet).
+    """
+    source = load_decision_source(cfg.schedule.decision_source)
+    return source(config, now)
+
+
+def consult_and_send(
+    engine: Engine,
+    config: AppConfig,
+    cfg: AlertsConfig,
+    login: SmtpLogin | None,
+    trigger: str,
+    decision: RegionalDecision | None = None,
+    now: datetime | None = None,
+    send: bool = True,
+) -> ConsultationRun:
+    """Consult (``decision`` given, else from the decision source) then drain the outbox.
+
+    A failing decision source is recorded as a ``no-decision`` consultation (and
+    logged), never raised: a scheduler must keep running.
+    """
+    moment = now or utcnow()
+    if decision is None:
+        try:
+            decision = decide(config, cfg, moment)
+        except Exception as exc:  # any failure of the forecast side is recorded, not fatal
+            record_failed_consultation(engine, moment, trigger, f"decision source: {exc}")
+            return ConsultationRun(None, None, str(exc))
+        if decision is None:
+            record_failed_consultation(engine, moment, trigger, "no forecast available")
+            return ConsultationRun(None, None, "no forecast available")
+    result = consult(engine, decision, config, cfg, moment, trigger=trigger)
+    report = send_due(engine, cfg, login) if send else None
+    return ConsultationRun(result, report)
