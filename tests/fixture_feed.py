@@ -20,7 +20,8 @@ CITIES = {"A": "北京市", "B": "天津市", "C": "石家庄市", "D": "上海�
 PARAMETER_VALUES = {"pm25": 10.0, "pm10": 20.0, "co": 1.5}
 
 
-def make_config(root: Path, expected_interval: str = "PT1H") -> AppConfig:
+def make_config(root: Path, expected_interval: str = "PT1H",
+                adapter: str = "tests.csv_fixture_adapter") -> AppConfig:
     """Write ``<root>/config`` (project regions + the fixture feed) and load it."""
     if str(PROJECT) not in sys.path:  # so that "tests.csv_fixture_adapter" imports
         sys.path.insert(0, str(PROJECT))
@@ -28,7 +29,7 @@ def make_config(root: Path, expected_interval: str = "PT1H") -> AppConfig:
     config_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT / "config" / "regions.toml", config_dir / "regions.toml")
     (config_dir / "feeds.toml").write_text(
-        f'[feeds.{FEED}]\nadapter = "tests.csv_fixture_adapter"\npaths = ["feed/*.csv"]\n'
+        f'[feeds.{FEED}]\nadapter = "{adapter}"\npaths = ["feed/*.csv"]\n'
         f'expected_interval = "{expected_interval}"\n', encoding="utf-8")
     (root / "feed").mkdir(exist_ok=True)
     return load_config(config_dir)
