@@ -203,6 +203,22 @@ def _read_file(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     return result
 
 
+def read_for_commit(path: Path, sha256: str, feed: Feed, ctx: IngestContext
+                    ) -> tuple[IngestedFile, pd.DataFrame]:
+    """Read one file with its feed's adapter: the file ready to commit, and its stations.
+
+    Used by :func:`run_ingest` and by the dask workers of :mod:`ingest.backfill`.
+    """
+    result = _read_file(path, feed, ctx)
+    entry = LedgerEntry(
+        feed=feed.id, path=str(path), sha256=sha256, size=path.stat().st_size,
+        records=result.records, stored=result.stored_records,
+        quarantined=result.quarantined_records, duplicates=result.duplicates,
+        readings=len(result.readings))
+    ingested = IngestedFile(entry, result.readings, result.quarantine)
+    return ingested, with_regions(result.stations, ctx.config)
+
+
 def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None = None,
                batch_readings: int = DEFAULT_BATCH_READINGS) -> IngestSummary:
     """Ingest the configured feeds (all, or ``feed_ids``) into ``store``.
@@ -237,15 +253,10 @@ def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None =
                 if ledger.already_ingested(str(path), sha):
                     counts.files_skipped += 1
                     continue
-                result = _read_file(path, feed, ctx)
-                discovered = with_regions(result.stations, config)
+                ingested, discovered = read_for_commit(path, sha, feed, ctx)
                 ctx.stations = _known_stations(ctx.stations, discovered)
-                entry = LedgerEntry(
-                    feed=feed_id, path=str(path), sha256=sha, size=path.stat().st_size,
-                    records=result.records, stored=result.stored_records,
-                    quarantined=result.quarantined_records, duplicates=result.duplicates,
-                    readings=len(result.readings))
-                writer.add(IngestedFile(entry, result.readings, result.quarantine), discovered)
+                entry = ingested.entry
+                writer.add(ingested, discovered)
                 counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
                                       quarantined=entry.quarantined,
                                       duplicates=entry.duplicates, files=1,
@@ -274,12 +285,13 @@ def _print_frame(frame: pd.DataFrame, as_json: bool, empty_message: str) -> None
 
 def cli_ingest(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch ingest [FEED ...] [--json]``: ingest and print per-feed and total counts."""
-    if args.backfill or args.dask_scheduler:
-        print("jointwatch ingest: --backfill / --dask-scheduler are not yet available",
-              file=sys.stderr)
-        return 2
     try:
-        summary = run_ingest(config, _open_store(args), args.feeds or None)
+        if args.backfill or args.dask_scheduler:
+            from ingest.backfill import backfill_from_args  # imports dask only when asked
+
+            summary = backfill_from_args(args, config, _open_store(args))
+        else:
+            summary = run_ingest(config, _open_store(args), args.feeds or None)
     except (ValueError, AccountingError) as exc:
         print(f"jointwatch ingest: {exc}", file=sys.stderr)
         return 1

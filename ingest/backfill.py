@@ -1,0 +1,223 @@
+"""Backfill: harmonize a large archive of one feed with dask, in bounded memory.
+
+``jointwatch ingest FEED --backfill PATH_OR_GLOB [--dask-scheduler tcp://HOST:PORT]``
+reads an archive (a folder, searched recursively, a single file, or a glob with
+``**``) with the feed's adapter, in parallel, and commits it to the store with the
+same ledger and merge semantics as the normal ingest (:func:`ingest.pipeline.run_ingest`):
+a file whose content the ledger holds is skipped, later files supersede earlier
+ones per reading key, and every record is accounted for.  A backfill and a normal
+ingest of the same files therefore leave the same store, in either order.
+
+How it scales
+-------------
+The archive is cut into batches of ``files_per_batch`` files (in sorted path order).
+For each batch, dask tasks first hash the files (so already-ingested files are never
+parsed), then run the adapter on the new ones, one file per task; the client
+commits the batch's readings to the store (one Parquet merge per touched day file,
+then the ledger in one transaction) before it submits the next batch.  At any time
+the client holds one batch and each worker one file, so peak memory depends on the
+batch size and the size of a day of readings, not on the number of files.
+
+Where the tasks run
+-------------------
+``scheduler`` is ``"synchronous"`` (one process, for tests and debugging) or a
+``distributed.Client``.  Without ``--dask-scheduler`` the CLI starts a
+``LocalCluster`` with one single-threaded worker process per core; with
+``--dask-scheduler tcp://HOST:PORT`` (or ``$JOINTWATCH_DASK_SCHEDULER``) it connects
+to an existing cluster, whose workers must be able to read the archive paths (a
+shared filesystem) and import jointwatch.  The result does not depend on where the
+tasks ran: the batches, their order and the commits are decided on the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import pandas as pd
+from distributed import Client, LocalCluster
+
+from ingest.base import IngestContext
+from ingest.pipeline import (
+    FeedCounts,
+    IngestSummary,
+    _known_stations,
+    file_sha256,
+    load_reference_stations,
+    read_for_commit,
+)
+from monitor.config import AppConfig
+from monitor.schema import STATION_COLUMNS
+from monitor.store import IngestedFile, Store
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the dask.distributed scheduler (read by the CLI only).
+SCHEDULER_ENV = "JOINTWATCH_DASK_SCHEDULER"
+#: Files harmonized and committed together: bounds the client's memory.
+DEFAULT_FILES_PER_BATCH = 16
+
+Scheduler = str | Client
+
+
+def archive_files(path_or_glob: str) -> list[Path]:
+    """The files of an archive: a file, every file under a folder, or a glob (``**`` recurses).
+
+    Hidden files (name starting with ``.``) are left out.
+
+    Raises
+    ------
+    ValueError
+        when nothing matches.
+    """
+    root = Path(path_or_glob).expanduser()
+    if root.is_file():
+        found = [root]
+    elif root.is_dir():
+        found = [p for p in root.rglob("*") if p.is_file()]
+    else:
+        found = [Path(p) for p in glob.glob(str(root), recursive=True) if Path(p).is_file()]
+    found = [p for p in found if not p.name.startswith(".")]
+    if not found:
+        raise ValueError(f"{path_or_glob}: no files to backfill (not a file, folder or "
+                         "matching glob)")
+    return sorted(p.resolve() for p in found)
+
+
+def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class _Progress:
+    """What the client keeps between batches: known stations and the counts."""
+
+    stations: pd.DataFrame
+    counts: FeedCounts
+
+
+def _harmonize_batch(batch: Sequence[Path], feed_id: str, config: AppConfig, store: Store,
+                     progress: _Progress, scheduler: Scheduler) -> None:
+    """Hash, read and commit one batch of files (already-ingested files are skipped)."""
+    ledger = store.feed_ledger(feed_id)
+    hashes = dask.compute(*[dask.delayed(file_sha256, pure=True)(p) for p in batch],
+                          scheduler=scheduler)
+    todo = [(p, h) for p, h in zip(batch, hashes, strict=True)
+            if not ledger.already_ingested(str(p), h)]
+    progress.counts.files_skipped += len(batch) - len(todo)
+    if not todo:
+        return
+    ctx = dask.delayed(IngestContext(config=config, stations=progress.stations), pure=True)
+    feed = config.feeds[feed_id]
+    read = dask.delayed(read_for_commit, pure=True)
+    results = dask.compute(*[read(p, h, feed, ctx) for p, h in todo], scheduler=scheduler)
+    files: list[IngestedFile] = []
+    discovered: list[pd.DataFrame] = []
+    for ingested, stations in results:
+        progress.stations = _known_stations(progress.stations, stations)
+        files.append(ingested)
+        discovered.append(stations)
+        entry = ingested.entry
+        progress.counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
+                                       quarantined=entry.quarantined,
+                                       duplicates=entry.duplicates, files=1,
+                                       readings=entry.readings))
+    new_stations = pd.concat(discovered, ignore_index=True).reindex(columns=STATION_COLUMNS)
+    written = store.commit_batch(files, new_stations)
+    log.info("backfill %s: committed %d files, %d readings", feed_id, len(files), written)
+
+
+def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[Path],
+                 scheduler: Scheduler = "synchronous",
+                 files_per_batch: int = DEFAULT_FILES_PER_BATCH) -> IngestSummary:
+    """Harmonize ``files`` (an archive of feed ``feed_id``) into ``store`` with dask.
+
+    Parameters
+    ----------
+    config : monitor.config.AppConfig
+        the configuration; ``feed_id`` names the feed (adapter and options) of the archive.
+    store : monitor.store.Store
+        the store to fill; its writer lock is held for the whole backfill.
+    feed_id : str
+        configured feed whose adapter reads the archive.
+    files : sequence of Path
+        the archive's files (see :func:`archive_files`), committed in this order.
+    scheduler : "synchronous" or distributed.Client
+        where the dask tasks run.
+    files_per_batch : int
+        files read and committed together.
+
+    Returns
+    -------
+    ingest.pipeline.IngestSummary
+        the counts, as the normal ingest reports them.
+
+    Raises
+    ------
+    ValueError
+        for an unknown feed or readings that break the canonical schema.
+    ingest.base.AccountingError
+        when the records of a file do not add up.
+    """
+    if feed_id not in config.feeds:
+        raise ValueError(f"unknown feed {feed_id!r}; configured: {', '.join(config.feeds)}")
+    if files_per_batch < 1:
+        raise ValueError(f"files_per_batch must be at least 1, got {files_per_batch}")
+    summary = IngestSummary()
+    with store.writer_lock():
+        store.upsert_stations(load_reference_stations(config))
+        progress = _Progress(stations=store.stations(), counts=FeedCounts())
+        summary.feeds[feed_id] = progress.counts
+        for batch in _batches(files, files_per_batch):
+            _harmonize_batch(batch, feed_id, config, store, progress, scheduler)
+        progress.counts.check(f"backfill of feed {feed_id}")
+    return summary
+
+
+@contextmanager
+def dask_client(address: str | None) -> Iterator[Client]:
+    """A client of the cluster at ``address``, or of a new LocalCluster (one worker per core).
+
+    Raises
+    ------
+    ValueError
+        when the scheduler at ``address`` cannot be reached.
+    """
+    if address:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+        with client:
+            yield client
+        return
+    workers = os.cpu_count() or 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def backfill_from_args(args: argparse.Namespace, config: AppConfig, store: Store
+                       ) -> IngestSummary:
+    """``jointwatch ingest FEED --backfill PATH_OR_GLOB [--dask-scheduler tcp://HOST:PORT]``."""
+    if not args.backfill:
+        raise ValueError("--dask-scheduler applies to --backfill only")
+    if len(args.feeds) != 1:
+        raise ValueError("--backfill needs exactly one FEED: the feed whose format the "
+                         f"archive has (configured: {', '.join(config.feeds)})")
+    feed_id = args.feeds[0]
+    if feed_id not in config.feeds:
+        raise ValueError(f"unknown feed {feed_id!r}; configured: {', '.join(config.feeds)}")
+    files = archive_files(args.backfill)
+    address = args.dask_scheduler or os.environ.get(SCHEDULER_ENV)
+    with dask_client(address) as client:
+        log.info("backfill %s: %d files on %s", feed_id, len(files), client)
+        return run_backfill(config, store, feed_id, files, scheduler=client)
