@@ -1,0 +1,342 @@
+"""Air quality index: individual indices, real-time and daily AQI, city and group AQI.
+
+The standards themselves are data (:mod:`monitor.aqi_tables`, :mod:`monitor.epa`); the
+functions here apply whichever standard is in force for each value's date:
+HJ 633-2012 before 2026-03-01 (Beijing time), HJ 633-2026 from then on, or the US EPA
+AQI when asked for by name.  Everything is vectorised over NumPy arrays; bad values
+(negative concentrations, values beyond a scale) give NaN or a capped index together
+with a QC reason, never an exception in the middle of a dataset.
+
+References
+----------
+.. [1] HJ 633-2012 and HJ 633-2026, Technical Regulation on Ambient Air Quality Index,
+   clause 4.1 (IAQI by linear interpolation in Table 1, rounded up to an integer),
+   clause 4.2 (AQI = max IAQI; primary pollutant when AQI > 50), clause 5 (reports).
+.. [2] US EPA, EPA-454/B-24-002 (2024), section IV (equation 1, truncation, rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from monitor.aqi_scoring import (
+    REASON_ABOVE_SCALE,
+    REASON_BELOW_SCALE,
+    REASON_FALLBACK,
+    REASON_FALLBACK_MISSING,
+    REASON_INCOMPLETE,
+    REASON_NEGATIVE,
+    STANDARDS,
+    ArrayLike,
+    FloatArray,
+    ObjectArray,
+    Scored,
+    categories,
+    category,
+    category_level,
+    combine,
+    get_standard,
+    report_indicators,
+    resolve_scale,
+    score_scale,
+)
+from monitor.aqi_tables import HJ633_2012, HJ633_2026, AqiStandard
+from monitor.epa import to_epa_unit
+from monitor.schema import parameter
+
+__all__ = [
+    "AIR_POLLUTANTS", "CHINA_SEQUENCE", "NOT_MONITORED", "REASON_ABOVE_SCALE",
+    "REASON_BELOW_SCALE", "REASON_FALLBACK", "REASON_FALLBACK_MISSING",
+    "REASON_INCOMPLETE", "REASON_NEGATIVE", "STANDARDS", "Scored", "categories",
+    "category", "category_level", "china_standard_names", "city_aqi", "daily_aqi",
+    "get_standard", "group_aqi", "iaqi", "realtime_aqi", "region_aqi", "score",
+    "standard_at",
+]
+
+#: The Chinese standards in force one after the other (chosen by date).
+CHINA_SEQUENCE: tuple[AqiStandard, ...] = (HJ633_2012, HJ633_2026)
+
+
+def _as_utc(times: Any) -> pd.DatetimeIndex:
+    stamps = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(np.asarray(times, dtype=object))))
+    return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+
+
+def china_standard_names(starts: Any) -> ObjectArray:
+    """Name of the Chinese standard in force at each period start (UTC, or naive = UTC)."""
+    stamps = _as_utc(starts)
+    cutovers = pd.DatetimeIndex(
+        [s.effective_from for s in CHINA_SEQUENCE[1:] if s.effective_from]
+    ).tz_convert("UTC")
+    index = np.searchsorted(cutovers.asi8, stamps.asi8, side="right")
+    names = np.array([s.name for s in CHINA_SEQUENCE], dtype=object)
+    return names[index]
+
+
+def standard_at(at: datetime | pd.Timestamp | str | None = None) -> AqiStandard:
+    """The Chinese standard in force at ``at`` (default: now)."""
+    moment = pd.Timestamp.now(tz="UTC") if at is None else at
+    return STANDARDS[str(china_standard_names([moment])[0])]
+
+
+def score(
+    pollutant: str,
+    concentration: ArrayLike,
+    *,
+    period: str,
+    standard: str | None = None,
+    at: Any = None,
+    fallback: ArrayLike | None = None,
+    unit: str | None = None,
+) -> Scored:
+    """IAQI of ``concentration`` with the QC reason of each value.
+
+    Parameters
+    ----------
+    pollutant
+        ``pm25 pm10 so2 no2 co o3``.
+    concentration
+        Values (µg/m³, CO mg/m³ for the Chinese standards; for ``"epa"`` the table's
+        own units unless ``unit`` says otherwise).
+    period
+        Averaging period of the values (``1h 8h 24h 8h_max_24h 1h_max_24h``).
+    standard
+        ``"hj633-2012"``, ``"hj633-2026"`` or ``"epa"``; None chooses the Chinese
+        standard in force at ``at``.
+    at
+        Start of the averaging period: one time, or one per value (UTC when naive);
+        None = now.
+    fallback
+        The value for the overflow rule's other period (see :func:`score_scale`).
+    unit
+        Unit of ``concentration`` when it is not the scale's (``ug/m3 mg/m3 ppb ppm``).
+    """
+    conc = np.atleast_1d(np.asarray(concentration, dtype="float64"))
+    fb = None if fallback is None else np.asarray(fallback, dtype="float64")
+    if standard is not None:
+        chosen = np.full(conc.shape, get_standard(standard).name, dtype=object)
+    else:
+        names = china_standard_names([pd.Timestamp.now(tz="UTC")] if at is None else at)
+        chosen = np.broadcast_to(names.reshape(names.shape + (1,) * (conc.ndim - 1))
+                                 if names.size > 1 else names[0], conc.shape)
+    iaqi_out = np.full(conc.shape, np.nan)
+    reason_out = np.full(conc.shape, None, dtype=object)
+    for name in pd.unique(chosen.ravel()):
+        std = STANDARDS[str(name)]
+        scale = resolve_scale(std, pollutant, period)
+        rows = chosen == name
+        values = conc[rows]
+        if unit is not None and unit != scale.unit:
+            values = to_epa_unit(values, pollutant, unit, scale.unit)
+        sub_fb = None if fb is None else np.broadcast_to(fb, conc.shape)[rows]
+        if sub_fb is not None and unit is not None and scale.fallback_period:
+            fb_unit = std.scale(pollutant, scale.fallback_period).unit
+            sub_fb = to_epa_unit(sub_fb, pollutant, unit, fb_unit)
+        result = score_scale(std, scale, values, sub_fb)
+        iaqi_out[rows] = result.iaqi
+        reason_out[rows] = result.reason
+    return Scored(iaqi_out, reason_out)
+
+
+def iaqi(
+    pollutant: str,
+    concentration: ArrayLike,
+    *,
+    period: str,
+    standard: str | None = None,
+    at: Any = None,
+    fallback: ArrayLike | None = None,
+    unit: str | None = None,
+) -> FloatArray:
+    """Individual air quality index (IAQI) of each concentration; NaN for NaN.
+
+    See :func:`score` for the parameters and for the QC reasons of NaN results.
+    """
+    return score(pollutant, concentration, period=period, standard=standard, at=at,
+                 fallback=fallback, unit=unit).iaqi
+
+
+#: Nominal duration of each report's averaging period, to find the period start.
+_REPORT_DURATION = {"realtime": pd.Timedelta(hours=1), "daily": pd.Timedelta(hours=24)}
+
+
+Columns = dict[tuple[str, str], FloatArray]
+Masks = dict[tuple[str, str], npt.NDArray[np.bool_]]
+
+
+def _report(times: pd.DatetimeIndex, columns: Columns, report: str, standard: str | None,
+            unmonitored: Masks | None = None) -> pd.DataFrame:
+    """Apply the report's indicators of the standard in force for each row."""
+    n = len(times)
+    if standard is not None:
+        names = np.full(n, get_standard(standard).name, dtype=object)
+    else:
+        names = china_standard_names(times - _REPORT_DURATION[report]) if n else np.array([])
+    parts = []
+    for name in pd.unique(names):
+        std = STANDARDS[str(name)]
+        report_indicators(std, report)  # fails early for a report the standard lacks
+        rows = np.flatnonzero(names == name)
+        sub: Columns = {}
+        sub_unmonitored = {k: v[rows] for k, v in (unmonitored or {}).items()}
+        for (pollutant, period), values in columns.items():
+            scale = std.scales.get((pollutant, period))
+            if scale is None:
+                try:
+                    scale = resolve_scale(std, pollutant, period)
+                except ValueError:
+                    continue
+            canonical = parameter(pollutant).unit
+            sub[(pollutant, period)] = (values[rows] if scale.unit == canonical else
+                                        to_epa_unit(values[rows], pollutant, canonical,
+                                                    scale.unit))
+        part = combine(std, report, sub, len(rows), sub_unmonitored)
+        part.insert(0, "standard", std.name)
+        part.index = rows
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["standard", "aqi", "category", "primary_pollutants",
+                                     "nonattainment_pollutants", "reason"])
+    return pd.concat(parts).sort_index()
+
+
+#: ``flag_reason`` of a reading for a pollutant the station does not measure.
+NOT_MONITORED = "not_monitored"
+
+
+def _wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Columns, Masks]:
+    """Canonical long readings -> (row keys, {(parameter, period): values}, unmonitored).
+
+    Readings flagged ``invalid`` count as missing; the first valid reading of a key wins.
+    A row without any reading of a parameter, or whose reading has ``flag_reason``
+    :data:`NOT_MONITORED`, is unmonitored for it (not missing).
+    """
+    air = readings[readings["parameter"].isin(AIR_POLLUTANTS)]
+    values = air["value"].astype("float64").where(air["flag"] != "invalid")
+    frame = pd.DataFrame({key: air[key].to_numpy(), "time": air["time"].to_numpy(),
+                          "parameter": air["parameter"].to_numpy(),
+                          "period": air["period"].to_numpy(), "value": values.to_numpy(),
+                          "monitored": (air["flag_reason"] != NOT_MONITORED).to_numpy()
+                          if "flag_reason" in air else True})
+    grouped = frame.groupby([key, "time", "parameter", "period"], sort=True)
+    table = grouped["value"].first().unstack(["parameter", "period"])
+    monitored = grouped["monitored"].any().unstack(["parameter", "period"]).reindex(
+        index=table.index, columns=table.columns)
+    keys = table.index.to_frame(index=False)
+    keys["time"] = pd.to_datetime(keys["time"], utc=True)
+    columns = {(str(p), str(q)): table[(p, q)].to_numpy(dtype="float64")
+               for p, q in table.columns}
+    unmonitored = {(str(p), str(q)): ~monitored[(p, q)].fillna(False).to_numpy(dtype=bool)
+                   for p, q in table.columns}
+    return keys, columns, unmonitored
+
+
+#: Pollutants that enter an AQI (canonical parameter names).
+AIR_POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "co", "o3", "pm25")
+
+
+def _dataset_columns(dataset: Any) -> dict[tuple[str, str], FloatArray]:
+    """xarray variables ``pm25`` (1-h) or ``pm25_24h``, ``o3_8h_max_24h`` -> columns."""
+    columns = {}
+    for name in dataset.data_vars:
+        pollutant, _, period = str(name).partition("_")
+        if pollutant in AIR_POLLUTANTS:
+            columns[(pollutant, period or "1h")] = np.asarray(
+                dataset[name].transpose("station", "time").values, dtype="float64").ravel()
+    return columns
+
+
+def _aqi_of(data: pd.DataFrame | Any, report: str, standard: str | None,
+            key: str = "station_id") -> pd.DataFrame | Any:
+    if isinstance(data, pd.DataFrame):
+        keys, columns, unmonitored = _wide_readings(data, key)
+        result = _report(pd.DatetimeIndex(keys["time"]), columns, report, standard,
+                         unmonitored)
+        return pd.concat([keys, result.reset_index(drop=True)], axis=1)
+    import xarray as xr
+
+    ds = data.transpose("station", "time", ...)
+    times = pd.DatetimeIndex(np.tile(_as_utc(ds["time"].values), ds.sizes["station"]))
+    result = _report(times, _dataset_columns(ds), report, standard)
+    shape = (ds.sizes["station"], ds.sizes["time"])
+    return xr.Dataset(
+        {col: (("station", "time"), result[col].to_numpy().reshape(shape))
+         for col in result.columns},
+        coords={"station": ds["station"].values, "time": ds["time"].values},
+    )
+
+
+def realtime_aqi(readings: pd.DataFrame | Any, *, standard: str | None = None
+                 ) -> pd.DataFrame | Any:
+    """Real-time (hourly) AQI per station-hour.
+
+    Parameters
+    ----------
+    readings
+        Canonical readings (``monitor.schema.READING_COLUMNS``; hourly ``1h`` values, and
+        ``24h`` values for the HJ 633-2012 SO2 fallback), or an xarray Dataset with
+        dimensions ``station`` × ``time`` and variables ``pm25 pm10 so2 no2 co o3`` (1-h)
+        and optionally ``so2_24h``.
+    standard
+        Force a standard; by default each hour is scored under the Chinese standard in
+        force at the start of the hour (HJ 633-2012 clause 5.2 / HJ 633-2026).
+
+    Returns
+    -------
+    One row per station-hour (or a Dataset): ``standard``, ``aqi``, ``category`` (1-6),
+    ``primary_pollutants``, ``nonattainment_pollutants`` (HJ 633-2012 only),
+    ``iaqi_<indicator>`` and the QC ``reason``.
+    """
+    return _aqi_of(readings, "realtime", standard)
+
+
+def daily_aqi(statistics: pd.DataFrame | Any, *, standard: str | None = None
+              ) -> pd.DataFrame | Any:
+    """Daily AQI from daily statistics (HJ 633 clause 5.1; EPA daily report).
+
+    ``statistics`` holds, per station and local day (``time`` = end of the day, UTC):
+    ``24h`` means, the ``8h_max_24h`` O3 (and, for EPA, CO) maximum 8-h mean and the
+    ``1h_max_24h`` maxima (O3 under HJ 633-2012; O3, SO2, NO2 for EPA).
+    """
+    return _aqi_of(statistics, "daily", standard)
+
+
+def group_aqi(readings: pd.DataFrame, groups: Mapping[str, Hashable], *,
+              report: str = "realtime", standard: str | None = None) -> pd.DataFrame:
+    """AQI of station groups from the mean concentration of their stations.
+
+    Chinese practice (HJ 633 clause 4.3, HJ 663): a city's concentration of each
+    pollutant is the arithmetic mean of its stations' valid concentrations; the city's
+    IAQI and AQI are computed from those means.  ``groups`` maps station_id -> group;
+    stations outside ``groups`` are ignored.
+    """
+    if report not in _REPORT_DURATION:
+        raise ValueError(f"unknown report {report!r}; allowed: {', '.join(_REPORT_DURATION)}")
+    member = readings["station_id"].map(dict(groups))
+    kept = readings[member.notna() & (readings["flag"] != "invalid")]
+    means = (kept.assign(group=member[kept.index])
+             .groupby(["group", "time", "parameter", "period"], sort=True)["value"].mean()
+             .reset_index())
+    means["flag"] = "valid"
+    return _aqi_of(means, report, standard, key="group")
+
+
+def city_aqi(readings: pd.DataFrame, stations: pd.DataFrame, *, report: str = "realtime",
+             standard: str | None = None) -> pd.DataFrame:
+    """City AQI from the mean concentrations of the city's stations (``stations.city``)."""
+    groups = stations.dropna(subset=["city"]).set_index("station_id")["city"]
+    return group_aqi(readings, groups.to_dict(), report=report, standard=standard)
+
+
+def region_aqi(readings: pd.DataFrame, stations: pd.DataFrame, config: Any, *,
+               report: str = "realtime", standard: str | None = None) -> pd.DataFrame:
+    """AQI of each configured region (``config.regions``: member cities) from its stations."""
+    city = stations.dropna(subset=["city"]).set_index("station_id")["city"]
+    region = city.map(lambda c: config.region_of_city(c)).dropna()
+    return group_aqi(readings, region.to_dict(), report=report, standard=standard)
