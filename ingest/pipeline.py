@@ -344,7 +344,7 @@ def feed_status(config: AppConfig, store: Store, now: pd.Timestamp) -> pd.DataFr
 
 def cli_status(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch status [--now TIME] [--json]``: freshness per feed and region."""
-    now = pd.Timestamp(args.now) if getattr(args, "now", None) else pd.Timestamp.now("UTC")
+    now = pd.Timestamp(args.now) if args.now else pd.Timestamp.now("UTC")
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
     frame = feed_status(config, _open_store(args), now)
     if args.json:
