@@ -11,7 +11,7 @@ References
    clause 4.2 (AQI = max IAQI; primary pollutant(s) when AQI > 50, ties all named;
    HJ 633-2012: non-attainment pollutants, IAQI > 100), Table 2 (categories).
 .. [2] US EPA, EPA-454/B-24-002 (2024), section IV: equation 1, truncation of
-   concentrations, rounding the index to the nearest integer.
+   concentrations; the index rounded up (see :mod:`monitor.epa` on rounding).
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ class Scored:
     reason: ObjectArray
 
 
-def _round(values: FloatArray, rounding: str) -> FloatArray:
-    tidy = np.round(values, 6)  # no 50.000000001 -> 51 from binary floating point
-    return np.ceil(tidy) if rounding == "ceil" else np.floor(tidy + 0.5)
+def _round_up(values: FloatArray) -> FloatArray:
+    """IAQI rounded up to an integer (HJ 633 clause 4.1; EPA worked examples)."""
+    return np.ceil(np.round(values, 6))  # no 50.000000001 -> 51 from binary floating point
 
 
 def _interpolate(scale: Scale, conc: FloatArray) -> tuple[FloatArray, ObjectArray]:
@@ -133,7 +133,7 @@ def score_scale(
         reason[missing] = REASON_FALLBACK_MISSING.format(period=period)
     values[negative] = np.nan
     reason[negative] = REASON_NEGATIVE
-    return Scored(_round(values, standard.rounding), reason)
+    return Scored(_round_up(values), reason)
 
 
 def resolve_scale(standard: AqiStandard, pollutant: str, period: str) -> Scale:

@@ -151,8 +151,6 @@ class AqiStandard:
     realtime: tuple[Indicator, ...]
     daily: tuple[Indicator, ...]
     categories: tuple[Category, ...]
-    #: Rounding of IAQI and AQI: ``ceil`` (HJ 633 clause 4) or ``half_up`` (EPA).
-    rounding: str
     #: Smallest AQI published (HJ 633-2026: 1).
     aqi_floor: float = 0.0
     #: Primary pollutant(s) are named when AQI exceeds this (None: no primary pollutant).
@@ -304,7 +302,6 @@ HJ633_2012 = AqiStandard(
     realtime=_CN_REALTIME,
     daily=_CN_DAILY_2012,
     categories=CN_CATEGORIES,
-    rounding="ceil",
     nonattainment_above=100.0,
 )
 
@@ -317,7 +314,6 @@ HJ633_2026 = AqiStandard(
     realtime=_CN_REALTIME,
     daily=_CN_DAILY_2026,
     categories=CN_CATEGORIES,
-    rounding="ceil",
     aqi_floor=1.0,
     incomplete_publish_above=100.0,
     completeness_ignores=("pm10",),

@@ -11,6 +11,10 @@ References
    colours), Table 6 (breakpoints; PM2.5 revised after the 2024 PM NAAQS; 301-500 one
    "Hazardous" segment), the equation and truncation rules of section IV, "Using both O3
    1-hour and 8-hour values" and "Calculating AQI values for SO2".
+
+The index is rounded up to an integer, as for the Chinese standards: the TAD's worked
+examples (1-h O3 0.162 ppm -> 148, where equation 1 gives 147.49) agree only with
+rounding up, and they are the reference here.
 """
 
 from __future__ import annotations
@@ -103,7 +107,6 @@ EPA_2024 = AqiStandard(
     realtime=(),
     daily=_DAILY,
     categories=EPA_CATEGORIES,
-    rounding="half_up",
     primary_above=None,
     fallback_at_least_top=True,
 )
