@@ -65,7 +65,7 @@ STUCK_PARAMETERS: frozenset[str] = frozenset(
 )
 
 _SEVERITY = {Flag.VALID.value: 0, Flag.SUSPECT.value: 1, Flag.INVALID.value: 2}
-_BY_SEVERITY = np.array([Flag.VALID.value, Flag.SUSPECT.value, Flag.INVALID.value], dtype=object)
+_BY_SEVERITY = [Flag.VALID.value, Flag.SUSPECT.value, Flag.INVALID.value]
 _PH_SCALE = (0.0, 14.0)
 
 
@@ -90,8 +90,8 @@ def parse_values(
     """
     if pd.api.types.is_numeric_dtype(raw.dtype):
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
-        reasons = pd.Series(np.where(np.isnan(values), "missing", None), index=raw.index,
-                            dtype=object)
+        reasons = pd.Series(np.where(np.isnan(values), "missing", None).astype(object),
+                            index=raw.index, dtype=object)
         return values, reasons
     text = raw.astype("string").str.strip()
     missing = (text.isna() | text.isin(list(missing_markers))).to_numpy(dtype=bool)
@@ -106,36 +106,50 @@ def parse_values(
     return values, reasons
 
 
-def _reason_severity(reason: str | None) -> int:
+def _reason_severity(reason: str) -> int:
     """Worst flag severity of the codes in a ``;``-joined reason (unknown codes: invalid)."""
-    if reason is None:
-        return 0
     codes = (code.split(":", 1)[0] for code in reason.split(";"))
     return max(_SEVERITY[REASON_FLAGS.get(code, Flag.INVALID).value] for code in codes)
 
 
-def _bounds(params: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    low = params.map({k: p.plausible[0] for k, p in PARAMETERS.items()})
-    high = params.map({k: p.plausible[1] for k, p in PARAMETERS.items()})
-    return (low.to_numpy(dtype="float64", na_value=np.nan),
-            high.to_numpy(dtype="float64", na_value=np.nan))
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing) and the distinct values of a column."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
+
+
+def _combined_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 per row identifying the combination of ``columns``."""
+    key = np.zeros(len(frame), dtype="int64")
+    for column in columns:
+        codes, uniques = _codes(frame[column])
+        key = key * (len(uniques) + 1) + codes + 1
+    return key
 
 
 def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
-    """Rows whose PM2.5 exceeds the PM10 of the same station, time, period and source."""
-    keys = ["station_id", "time", "period", "source"]
-    is_pm = readings["parameter"].isin(("pm25", "pm10")).to_numpy()
-    if not is_pm.any():
-        return np.zeros(len(readings), dtype=bool)
-    pm = readings.loc[is_pm, [*keys, "parameter", "value"]].dropna(subset=["value"])
-    wide = pm.pivot_table(index=keys, columns="parameter", values="value", aggfunc="last")
-    if "pm25" not in wide or "pm10" not in wide:
-        return np.zeros(len(readings), dtype=bool)
-    bad_keys = wide.index[(wide["pm25"] > wide["pm10"]).to_numpy()]
-    if len(bad_keys) == 0:
-        return np.zeros(len(readings), dtype=bool)
-    row_keys = pd.MultiIndex.from_frame(readings[keys])
-    return row_keys.isin(bad_keys) & is_pm & readings["value"].notna().to_numpy()
+    """Rows whose PM2.5 exceeds the PM10 of the same station, time, period and source
+    (both the PM2.5 and the PM10 row are marked)."""
+    mask = np.zeros(len(readings), dtype=bool)
+    param = readings["parameter"]
+    is25 = (param == "pm25").to_numpy(dtype=bool)
+    is10 = (param == "pm10").to_numpy(dtype=bool)
+    if not is25.any() or not is10.any():
+        return mask
+    pm = is25 | is10
+    key = _combined_key(readings.loc[pm], ["station_id", "time", "period", "source"])
+    values = readings["value"].to_numpy(dtype="float64", na_value=np.nan)[pm]
+    rows = np.flatnonzero(pm)
+    sub25, sub10 = is25[pm], is10[pm]
+    keys10, first10 = np.unique(key[sub10], return_index=True)
+    match = pd.Index(keys10).get_indexer(key[sub25])
+    found = match >= 0
+    partner = np.flatnonzero(sub10)[first10[match[found]]]
+    own = np.flatnonzero(sub25)[found]
+    bad = values[own] > values[partner]
+    mask[rows[own[bad]]] = True
+    mask[rows[partner[bad]]] = True
+    return mask
 
 
 def stuck_mask(
@@ -150,29 +164,34 @@ def stuck_mask(
     runs backwards for feeds that publish one file per hour; it is not flagged itself.
     """
     n = len(readings)
-    frames = [readings.assign(_row=np.arange(n))]
-    if history is not None and not history.empty:
-        frames.insert(0, history[readings.columns.intersection(history.columns)]
-                      .assign(_row=-1))
-    both = pd.concat(frames, ignore_index=True)
-    both = both[both["parameter"].isin(STUCK_PARAMETERS) & (both["period"] == "1h")
-                & both["value"].notna()]
-    if both.empty:
-        return np.zeros(n, dtype=bool)
-    series_key = ["station_id", "parameter", "source"]
-    both = both.sort_values([*series_key, "time"], kind="stable")
-    times = pd.to_datetime(both["time"], utc=True)
-    same_series = (both[series_key] == both[series_key].shift()).all(axis=1)
-    continues = (
-        same_series
-        & (both["value"] == both["value"].shift())
-        & (times - times.shift() == pd.Timedelta(hours=1))
-    )
-    run_id = (~continues).cumsum()
-    run_len = run_id.map(run_id.value_counts())
-    rows = both.loc[(run_len >= stuck_hours).to_numpy(), "_row"].to_numpy()
     mask = np.zeros(n, dtype=bool)
-    mask[rows[rows >= 0]] = True
+    both = readings[["station_id", "parameter", "source", "period", "time", "value"]]
+    origin = np.arange(n)
+    if history is not None and not history.empty:
+        both = pd.concat([history[both.columns], both], ignore_index=True)
+        origin = np.concatenate([np.full(len(history), -1), origin])
+    eligible = (both["parameter"].isin(STUCK_PARAMETERS) & (both["period"] == "1h")
+                & both["value"].notna()).to_numpy(dtype=bool)
+    if eligible.sum() < stuck_hours:
+        return mask
+    stamps = pd.DatetimeIndex(both["time"]).as_unit("s").asi8[eligible]
+    if stamps.max() - stamps.min() < (stuck_hours - 1) * 3600:
+        return mask  # e.g. one hourly file without history: no run can be long enough
+    both, origin = both.loc[eligible], origin[eligible]
+    series = _combined_key(both, ["station_id", "parameter", "source"])
+    if np.bincount(series).max() < stuck_hours:
+        return mask
+    times = stamps
+    order = np.lexsort((times, series))
+    series, times, origin = series[order], times[order], origin[order]
+    values = both["value"].to_numpy(dtype="float64")[order]
+    continues = np.zeros(len(order), dtype=bool)
+    continues[1:] = ((series[1:] == series[:-1]) & (values[1:] == values[:-1])
+                     & (times[1:] - times[:-1] == 3600))
+    run_id = np.cumsum(~continues)
+    run_len = np.bincount(run_id)[run_id]
+    hit = origin[(run_len >= stuck_hours) & (origin >= 0)]
+    mask[hit] = True
     return mask
 
 
@@ -201,32 +220,34 @@ def apply_qc(
     if n == 0:
         return out
     values = out["value"].to_numpy(dtype="float64", na_value=np.nan)
-    params = out["parameter"]
-    low, high = _bounds(params)
-    existing = out["flag_reason"].astype(object).where(out["flag_reason"].notna(), None)
-    is_ph = (params == "ph").to_numpy()
+    param_codes, param_names = _codes(out["parameter"])
+    bounds = np.array([PARAMETERS[p].plausible if p in PARAMETERS else (np.nan, np.nan)
+                       for p in param_names] + [(np.nan, np.nan)], dtype="float64")
+    low, high = bounds[param_codes, 0], bounds[param_codes, 1]
+    reason_codes, reason_texts = _codes(out["flag_reason"])
+    is_ph = np.append(param_names == "ph", False)[param_codes]
     has_value = ~np.isnan(values)
     negative = has_value & (values < 0) & (low >= 0)
     outside = has_value & ((values < low) | (values > high))
     checks: dict[str, np.ndarray] = {
-        "missing": ~has_value & existing.isna().to_numpy(),
+        "missing": ~has_value & (reason_codes < 0),
         "negative": negative & ~is_ph,
         "implausible": outside & ~negative & ~is_ph,
         "ph_range": is_ph & has_value & ((values < _PH_SCALE[0]) | (values > _PH_SCALE[1])),
         "pm25_gt_pm10": pm25_gt_pm10_mask(out),
         "stuck": stuck_mask(out, stuck_hours, history),
     }
-    severity = np.maximum(
-        out["flag"].map(_SEVERITY).fillna(0).to_numpy(dtype="int8"),
-        existing.map(_reason_severity).fillna(0).to_numpy(dtype="int8"),
-    )
-    reasons = existing.to_numpy(dtype=object).copy()
+    flag_codes, flag_names = _codes(out["flag"])
+    flag_rank = np.array([_SEVERITY.get(f, 0) for f in flag_names] + [0], dtype="int8")
+    text_rank = np.array([_reason_severity(t) for t in reason_texts] + [0], dtype="int8")
+    severity = np.maximum(flag_rank[flag_codes], text_rank[reason_codes])
+    reasons = np.append(reason_texts, None)[reason_codes]
     for code, mask in checks.items():
         if not mask.any():
             continue
         severity[mask] = np.maximum(severity[mask], _SEVERITY[REASON_FLAGS[code].value])
         current = pd.Series(reasons[mask], dtype=object)
         reasons[mask] = (current + ";" + code).fillna(code).to_numpy(dtype=object)
-    out["flag"] = _BY_SEVERITY[severity]
-    out["flag_reason"] = reasons
+    out["flag"] = pd.Categorical.from_codes(severity, categories=_BY_SEVERITY)
+    out["flag_reason"] = pd.Series(reasons, index=out.index, dtype=object)
     return out

@@ -1,0 +1,101 @@
+"""China national real-time air quality release (CNEMC), one long CSV per hour.
+
+Format: ``timepoint,stationcode,longitude,latitude,area,positionname,primarypollutant,
+aqi,pm10,pm10_24h,pm2_5,pm2_5_24h,o3,o3_24h,o3_8h,o3_8h_24h,no2,no2_24h,so2,so2_24h,
+co,co_24h``; ``timepoint`` like ``2026-03-03T0800`` in Beijing time (end of the hour);
+``NA`` and ``/`` both mean missing; CO in mg/m³, the others in µg/m³; gases at
+298.15 K / 1013.25 hPa (GB 3095-2012 amendment 1), which is the canonical basis, so no
+conversion.  The published ``aqi`` (HJ 633-2026 since 2026-03-01) is kept as
+parameter ``aqi``; ``primarypollutant`` is text and not a reading.
+
+Ozone columns, as the data show (all 76,7xx rows of 2026-03-03 and 2026-05-01):
+
+* ``o3_24h`` equals ``o3`` in every row: a copy of the 1-h value, not a 24-h statistic.
+  It is not read (it would collide with ``o3`` 1h under the reading key).
+* ``o3_8h`` is the day's maximum 8-h running mean so far (it never decreases during a
+  day, is missing 01:00-07:00 before the first 8-h window of the day, and is >= the other
+  8-h column in every row) → period ``8h_max_24h``.
+* ``o3_8h_24h`` is the current 8-h running mean (the mean of the last eight ``o3``
+  values, e.g. 1001A 2026-03-03 09:00: 44) → period ``8h``.
+
+Station ids are ``cn:<stationcode>``; each file's station metadata (code, name, city,
+lon, lat) is returned in ``FileResult.stations``.
+
+References
+----------
+.. [1] CNEMC, 全国城市空气质量实时发布平台 (national real-time air quality release).
+.. [2] HJ 633-2026 Technical regulation on ambient air quality index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ingest.base import FileResult, IngestContext
+from ingest.tabular import read_tabular
+from monitor.config import Feed
+from monitor.schema import STATION_COLUMNS
+
+#: Native column -> canonical ``parameter`` or ``parameter:period`` (see module notes).
+VARIABLE_MAP: dict[str, str] = {
+    "aqi": "aqi",
+    "pm2_5": "pm25", "pm2_5_24h": "pm25:24h",
+    "pm10": "pm10", "pm10_24h": "pm10:24h",
+    "so2": "so2", "so2_24h": "so2:24h",
+    "no2": "no2", "no2_24h": "no2:24h",
+    "co": "co", "co_24h": "co:24h",
+    "o3": "o3", "o3_8h": "o3:8h_max_24h", "o3_8h_24h": "o3:8h",
+}
+
+#: Tabular reader options of this format (a feed's ``options`` may override them).
+OPTIONS: dict[str, Any] = {
+    "layout": "long",
+    "missing": ["", "NA", "/"],
+    "station_column": "stationcode",
+    "station_prefix": "cn:",
+    "time": {"column": "timepoint", "format": "%Y-%m-%dT%H%M"},
+    "columns": VARIABLE_MAP,
+    "auto_columns": False,
+}
+
+#: Native metadata column -> station table column.
+STATION_FIELDS: dict[str, str] = {
+    "positionname": "name", "area": "city", "longitude": "lon", "latitude": "lat",
+}
+
+
+def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.DataFrame:
+    """Station metadata of the accepted rows (one per station, STATION_COLUMNS).
+
+    The region is the configured region of the city, else the region the station table
+    already gives the station (e.g. the province in ``config/stations_cn.csv``).
+    """
+    if rows.empty:
+        return pd.DataFrame(columns=STATION_COLUMNS)
+    meta = rows.drop_duplicates("station_id", keep="last")
+    table = meta[["station_id", *STATION_FIELDS]].rename(columns=STATION_FIELDS)
+    for column in ("lon", "lat"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    cities = table["city"].dropna().unique()
+    configured = {city: ctx.config.region_of_city(city) for city in cities}
+    region = table["city"].map({c: r for c, r in configured.items() if r is not None})
+    if not ctx.stations.empty and region.isna().any():
+        known = ctx.stations.drop_duplicates("station_id").set_index("station_id")["region"]
+        region = region.fillna(table["station_id"].map(known))
+    table["region"] = region
+    table["medium"] = "air"
+    table["source"] = source
+    return table.reindex(columns=STATION_COLUMNS).reset_index(drop=True)
+
+
+def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
+    """Read one hourly file of the national release into canonical readings and stations."""
+    outcome = read_tabular(path, feed, ctx, OPTIONS)
+    if outcome.station is not None:
+        meta = outcome.frame.loc[outcome.keep, list(STATION_FIELDS)].assign(
+            station_id=outcome.station[outcome.keep].to_numpy())
+        outcome.result.stations = station_table(meta, ctx, feed.id)
+    return outcome.result

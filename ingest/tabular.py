@@ -1,0 +1,344 @@
+"""The generic tabular reader: a delimited file described by config alone becomes readings.
+
+Use it as an adapter (``adapter = "tabular"`` in ``config/feeds.toml``, options in
+:mod:`ingest.tabular_options`) or from a feed-specific adapter through
+:func:`read_tabular`, which also returns the accepted rows for metadata the
+adapter wants to collect.
+
+Two layouts:
+
+``long``
+    one row per station and time, one column per parameter; a record is a row.
+``wide_by_station``
+    one row per time and parameter, one column per station; a record is one
+    (row, station column) cell (see :mod:`ingest.base`).
+
+Rows that cannot become readings are quarantined with file, line, field, raw text
+and reason (bad timestamp, missing or unknown station, unknown parameter, conflicting
+duplicate) on top of what :mod:`ingest.tabular_load` refuses line by line.  Rows
+repeating an earlier row exactly are counted as duplicates.  A file without the
+configured columns is refused as a whole (one quarantine record, line 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest.base import FileResult, IngestContext
+from ingest.harmonize import NativeName, local_to_utc
+from ingest.qc import apply_qc
+from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
+from ingest.tabular_options import COMPASS_UNIT, TabularOptions
+from ingest.tabular_values import (
+    QuarantineBuilder,
+    coded,
+    convert_unit,
+    naive_utc,
+    parse_cells,
+    parse_column,
+    readings_frame,
+)
+from monitor.config import Feed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TabularResult:
+    """A file's :class:`FileResult` and access to the rows that produced its readings."""
+
+    result: FileResult
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    keep: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    station: pd.Series | None = None
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """Accepted rows as read, plus ``station_id`` for the long layout."""
+        if self.frame.empty:
+            return self.frame
+        rows = self.frame.loc[self.keep]
+        if self.station is not None:
+            rows = rows.assign(station_id=self.station[self.keep].to_numpy())
+        return rows
+
+
+def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    text = frame[columns].astype("string").fillna("")
+    return text.agg(" ".join, axis=1) if len(columns) > 1 else text[columns[0]]
+
+
+def _parse_distinct(text: pd.Series, fmt: str | None) -> pd.Series:
+    """``pd.to_datetime`` of each distinct text once (an hourly file has one timepoint)."""
+    codes, uniques = pd.factorize(text.astype("string").str.strip())
+    parsed = pd.to_datetime(pd.Series(uniques, dtype="string"), format=fmt or "ISO8601",
+                            errors="coerce")
+    local = pd.Series(np.append(parsed.to_numpy(dtype="datetime64[ns]"),
+                                np.datetime64("NaT", "ns"))[codes], index=text.index)
+    return local
+
+
+def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) -> pd.Series:
+    """UTC time of each row (NaT where the local timestamp cannot be read).
+
+    Hours may run 0-24 (24 is midnight ending the day); fractional hours are invalid.
+    """
+    spec = opts.time
+    if spec.column is not None:
+        local = _parse_distinct(frame[spec.column], spec.format)
+    else:
+        if spec.date is not None:
+            day = _parse_distinct(frame[spec.date], spec.format)
+        else:
+            parts = {k: pd.to_numeric(frame[getattr(spec, k)], errors="coerce")
+                     for k in ("year", "month", "day")}
+            day = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
+        hour = (pd.to_numeric(frame[spec.hour], errors="coerce") if spec.hour is not None
+                else pd.Series(0.0, index=frame.index))
+        whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
+        local = day + pd.to_timedelta(whole, unit="h")
+    return local_to_utc(local, timezone)
+
+
+def _required_columns(opts: TabularOptions) -> list[str]:
+    return [*opts.id_columns(), *opts.columns]
+
+
+def _refuse(path: Path, feed: Feed, reason: str) -> TabularResult:
+    quarantine = QuarantineBuilder(feed.id, str(path))
+    quarantine.add_rows(np.array([0]), None, reason, np.array([None], dtype=object))
+    log.warning("%s: refused: %s", path, reason)
+    result = FileResult(path=path, records=1, quarantine=quarantine.frame())
+    return TabularResult(result)
+
+
+def _raw_rows(frame: pd.DataFrame, mask: np.ndarray, delimiter: str) -> np.ndarray:
+    """The cells of the masked rows joined back into text, for the quarantine."""
+    picked = frame.loc[mask].astype("string").fillna("")
+    if picked.empty:
+        return np.empty(0, dtype=object)
+    return picked.agg(delimiter.join, axis=1).to_numpy(dtype=object)
+
+
+#: A reason for refused rows: one text, or a function of the refused rows' mask.
+Reason = str | Callable[[np.ndarray], np.ndarray]
+
+
+class _Rows:
+    """Good rows of a file being narrowed down, with their quarantine.
+
+    Each row stands for ``cells`` records (1 for long files, the number of station
+    columns for files wide by station).
+    """
+
+    def __init__(self, loaded: LoadedFile, path: Path, feed: Feed, opts: TabularOptions,
+                 cells_per_row: int) -> None:
+        self.frame, self.lines, self.opts = loaded.frame, loaded.lines, opts
+        self.keep = np.ones(len(self.frame), dtype=bool)
+        self.cells = cells_per_row
+        self.quarantine = QuarantineBuilder(feed.id, str(path))
+        for bad in loaded.rejected:
+            self.quarantine.add_rows(np.repeat(bad.line, cells_per_row), bad.field,
+                                     bad.reason, np.repeat(np.array([bad.raw], dtype=object),
+                                                           cells_per_row))
+        self.duplicates = 0
+
+    def reject(self, mask: np.ndarray, field: str | None, reason: Reason) -> None:
+        """Quarantine the still-kept rows in ``mask``."""
+        mask = mask & self.keep
+        if not mask.any():
+            return
+        raw = _raw_rows(self.frame, mask, self.opts.delimiter)
+        texts = reason if isinstance(reason, str) else np.repeat(
+            np.asarray(reason(mask), dtype=object), self.cells)
+        self.quarantine.add_rows(np.repeat(self.lines[mask], self.cells), field, texts,
+                                 np.repeat(raw, self.cells))
+        self.keep &= ~mask
+
+    def drop_duplicates(self, keys: pd.DataFrame, content: pd.DataFrame) -> None:
+        """Count exact repeats of an earlier row as duplicates; quarantine conflicting ones."""
+        kept = np.flatnonzero(self.keep)
+        same_key = keys.iloc[kept].duplicated(keep="first").to_numpy()
+        if not same_key.any():
+            return
+        both = pd.concat([keys, content], axis=1).iloc[kept]
+        exact = np.zeros(len(self.keep), dtype=bool)
+        exact[kept] = both.duplicated(keep="first").to_numpy()
+        conflict = np.zeros(len(self.keep), dtype=bool)
+        conflict[kept] = same_key
+        conflict &= ~exact
+        first = pd.Series(self.lines[kept]).groupby(
+            [keys[c].iloc[kept].to_numpy() for c in keys.columns], sort=False,
+            dropna=False).transform("first").to_numpy()
+        first_line = np.zeros(len(self.keep), dtype="int64")
+        first_line[kept] = first
+        self.reject(conflict, None, lambda m: np.array(
+            [f"conflicting duplicate of line {n}: same key, different values"
+             for n in first_line[m]], dtype=object))
+        self.duplicates += int(exact.sum()) * self.cells
+        self.keep &= ~exact
+
+
+def _check_layout(loaded: LoadedFile, opts: TabularOptions) -> None:
+    missing = [c for c in _required_columns(opts) if c not in loaded.header]
+    if missing:
+        raise LayoutError(
+            f"unknown layout: required columns missing: {', '.join(missing)} "
+            f"(header has: {', '.join(loaded.header)})")
+
+
+def _times(rows: _Rows, timezone: str) -> pd.Series:
+    times = parse_local_times(rows.frame, rows.opts, timezone)
+    spec = rows.opts.time
+    expected = spec.format or ("ISO 8601" if spec.column else "numbers")
+    rows.reject(times.isna().to_numpy(), ",".join(spec.columns), lambda m: (
+        "bad timestamp '" + _time_text(rows.frame.loc[m], spec.columns)
+        + f"' (expected {expected}, local time {timezone})").to_numpy(dtype=object))
+    return times
+
+
+def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
+          opts: TabularOptions) -> tuple[pd.DataFrame, _Rows, pd.Series | None]:
+    natives: dict[str, NativeName] = {}
+    for column in loaded.header:
+        name = opts.value_column(column)
+        if name is not None:
+            natives[column] = name
+    if not natives:
+        raise LayoutError("unknown layout: no value columns recognised in header "
+                          f"({', '.join(loaded.header)})")
+    rows = _Rows(loaded, path, feed, opts, cells_per_row=1)
+    frame = rows.frame
+    if opts.station is not None:
+        native = pd.Series(opts.station, index=frame.index, dtype="string")
+        station = native.astype(object)
+    else:
+        native = frame[opts.station_column].astype("string").str.strip()
+        station = (opts.station_prefix + native).astype(object)
+        if opts.station_map:
+            mapped = native.astype(object).map(opts.station_map)
+            station = mapped.where(mapped.notna(), station)
+        rows.reject((native.fillna("") == "").to_numpy(), opts.station_column,
+                    "missing station")
+    if opts.require_known_station:
+        rows.reject(~station.isin(ctx.stations["station_id"]).to_numpy(), opts.station_column,
+                    lambda m: ("unknown station '" + native[m].fillna("")
+                               + "': not in the station table").to_numpy(dtype=object))
+    times = _times(rows, feed.timezone)
+    rows.drop_duplicates(pd.DataFrame({"station_id": station, "time": times}),
+                         frame[list(natives)])
+    keep = rows.keep
+    every = bool(keep.all())
+    good_times, n = (times if every else times[keep]), int(keep.sum())
+    values, reasons = [], []
+    for column, name in natives.items():
+        unit = opts.unit_of(column, name.parameter)
+        cells = frame[column] if every else frame[column][keep]
+        v, r = parse_column(cells, opts.missing, compass=unit == COMPASS_UNIT)
+        values.append(convert_unit(v, unit, name.parameter, good_times))
+        reasons.append(r)
+    k = len(natives)
+    row_station = coded(station[keep].to_numpy(dtype=object))
+    param = coded([name.parameter for name in natives.values()])
+    period = coded([name.period for name in natives.values()])
+    readings = readings_frame(
+        feed.id, str(path),
+        station_id=(np.tile(row_station[0], k), row_station[1]),
+        time=np.tile(naive_utc(good_times), k),
+        period=(np.repeat(period[0], n), period[1]),
+        parameter=(np.repeat(param[0], n), param[1]),
+        value=np.concatenate(values), reason=np.concatenate(reasons),
+        line=np.tile(rows.lines[keep], k))
+    return readings, rows, station
+
+
+def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
+          opts: TabularOptions) -> tuple[pd.DataFrame, _Rows, pd.Series | None]:
+    ids = set(opts.id_columns())
+    pattern = re.compile(opts.station_columns) if opts.station_columns else None
+    stations = [c for c in loaded.header if c not in ids
+                and (pattern is None or pattern.fullmatch(c))]
+    if not stations:
+        raise LayoutError("unknown layout: no station columns in header "
+                          f"({', '.join(loaded.header)})")
+    rows = _Rows(loaded, path, feed, opts, cells_per_row=len(stations))
+    frame = rows.frame
+    kinds = frame[opts.parameter_column].astype("string").str.strip()
+    names = {k: opts.value_column(k) for k in kinds.dropna().unique()}
+    known_kind = kinds.map(lambda k: names.get(k) is not None).fillna(False)
+    rows.reject(~known_kind.to_numpy(dtype=bool), opts.parameter_column,
+                lambda m: ("unknown parameter '" + kinds[m].fillna("") + "'").to_numpy(
+                    dtype=object))
+    times = _times(rows, feed.timezone)
+    rows.drop_duplicates(pd.DataFrame({"time": times, "kind": kinds}), frame[stations])
+    keep = rows.keep
+    good, good_times, good_kinds = frame.loc[keep], times[keep], kinds[keep]
+    values, reasons = parse_cells(good[stations], opts.missing)
+    for kind in good_kinds.unique():
+        sel = (good_kinds == kind).to_numpy()
+        param = names[kind].parameter
+        values[sel] = convert_unit(values[sel], opts.unit_of(kind, param), param,
+                                   good_times[sel])
+    m, r = len(stations), len(good)
+    station = coded([opts.station_id(c) for c in stations])
+    param = coded(good_kinds.map(lambda k: names[k].parameter).to_numpy(dtype=object))
+    period = coded(good_kinds.map(lambda k: names[k].period).to_numpy(dtype=object))
+    readings = readings_frame(
+        feed.id, str(path),
+        station_id=(np.tile(station[0], r), station[1]),
+        time=np.repeat(naive_utc(good_times), m),
+        period=(np.repeat(period[0], m), period[1]),
+        parameter=(np.repeat(param[0], m), param[1]),
+        value=values.ravel(), reason=reasons.ravel(),
+        line=np.repeat(rows.lines[keep], m))
+    if opts.require_known_station and not readings.empty:
+        unknown = ~readings["station_id"].isin(ctx.stations["station_id"]).to_numpy()
+        rows.quarantine.add_rows(
+            readings.loc[unknown, "source_row"].to_numpy(), "station",
+            ("unknown station '" + readings.loc[unknown, "station_id"].astype(str)
+             + "': not in the station table").to_numpy(dtype=object),
+            readings.loc[unknown, "value"].astype(str).to_numpy(dtype=object))
+        readings = readings.loc[~unknown].reset_index(drop=True)
+    return readings, rows, None
+
+
+def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
+                 defaults: dict[str, Any] | None = None) -> TabularResult:
+    """Read one file with the tabular options of ``feed`` over an adapter's ``defaults``.
+
+    Never raises on bad content: a file that cannot be read in the configured layout
+    becomes one quarantine record with line 0 and a reason naming the problem.
+    """
+    opts = TabularOptions.for_feed(feed, defaults)
+    try:
+        loaded = load_delimited(path.read_bytes(), feed.encoding, opts.delimiter,
+                                opts.header_row, opts.missing, opts.id_columns())
+        if not loaded.header:
+            log.info("%s: %s", path, "; ".join(loaded.notes))
+            return TabularResult(FileResult(path=path, records=0, notes=loaded.notes))
+        _check_layout(loaded, opts)
+        build = _long if opts.layout == "long" else _wide
+        readings, rows, station = build(loaded, path, feed, ctx, opts)
+    except LayoutError as exc:
+        return _refuse(path, feed, str(exc))
+    records = loaded.data_lines * rows.cells
+    result = FileResult(path=path, records=records,
+                        readings=apply_qc(readings, stuck_hours=opts.stuck_hours),
+                        quarantine=rows.quarantine.frame(), duplicates=rows.duplicates,
+                        notes=loaded.notes)
+    for note in loaded.notes:
+        log.info("%s: %s", path, note)
+    return TabularResult(result.check(), rows.frame, rows.keep, station)
+
+
+def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
+    """Adapter entry point for feeds that config alone describes (``adapter = "tabular"``)."""
+    return read_tabular(path, feed, ctx).result

@@ -1,0 +1,211 @@
+"""Load a delimited text file into a frame of data rows, quarantining the lines that are not.
+
+Happy path: the whole file is checked to decode in the feed's encoding and handed to
+``pyarrow.csv`` (typed columns, missing markers as nulls).  Any problem (a pyarrow
+parse error, undecodable bytes, a header line repeated inside the file) sends the file
+down the line-level path, which splits, decodes and parses each line on its own and
+quarantines only the lines that are bad, with the line number (1-based, the header
+is line 1), raw text, field and reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+_BOM = codecs.BOM_UTF8
+
+
+@dataclass
+class Rejected:
+    """One input line that could not become a data row."""
+
+    line: int
+    field: str | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class LoadedFile:
+    """The data rows of a file and the lines refused on the way."""
+
+    #: Header names, in file order.
+    header: list[str]
+    #: One row per good data line; values typed by pyarrow or left as text.
+    frame: pd.DataFrame
+    #: 1-based line number of each row of ``frame``.
+    lines: np.ndarray
+    rejected: list[Rejected] = field(default_factory=list)
+    #: Human-readable notes (empty file, fallback to the line-level path ...).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def data_lines(self) -> int:
+        """Data lines seen (good + rejected), the record count of a long file."""
+        return len(self.frame) + len(self.rejected)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_problem(data: bytes, encoding: str) -> str | None:
+    """Why ``data`` is not text in ``encoding`` (None if it is)."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        hint = ""
+        if not codecs.lookup(encoding).name.startswith("utf") and _is_utf8(data):
+            hint = " (the bytes are valid UTF-8: is the feed's encoding setting wrong?)"
+        elif codecs.lookup(encoding).name.startswith("utf"):
+            try:
+                data.decode("gb18030")
+                hint = " (the bytes decode as GBK/GB18030: is the feed's encoding wrong?)"
+            except UnicodeDecodeError:
+                pass
+        return (f"undecodable bytes: not valid {encoding} at byte {exc.start} "
+                f"({data[exc.start:exc.start + 4]!r}){hint}")
+    if (not codecs.lookup(encoding).name.startswith("utf") and not data.isascii()
+            and _is_utf8(data)):
+        return (f"undecodable bytes: the line is UTF-8 text but the feed declares "
+                f"{encoding}; refusing to guess")
+    return None
+
+
+def _split(raw: bytes) -> tuple[list[bytes], bool]:
+    """Lines without their ends, and whether the last line had a line end."""
+    terminated = raw.endswith(b"\n")
+    lines = raw.split(b"\n")
+    if terminated:
+        lines.pop()
+    return [ln.removesuffix(b"\r") for ln in lines], terminated
+
+
+def _fields(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def _fast(raw: bytes, encoding: str, delimiter: str, header_row: int,
+          missing: list[str], text_columns: list[str]) -> LoadedFile | None:
+    """Read with pyarrow.csv; None if the file has any problem the line path must handle."""
+    if _decode_problem(raw, encoding) is not None:
+        return None
+    data = raw.removeprefix(_BOM) if codecs.lookup(encoding).name == "utf-8" else (
+        raw.decode(encoding).encode("utf-8"))
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(skip_rows=header_row - 1, use_threads=False,
+                                            block_size=max(1 << 20, len(data) + 1)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                null_values=missing, strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                column_types={c: pa.string() for c in text_columns}),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    header = table.column_names
+    if len(set(header)) != len(header):
+        return None
+    frame = table.to_pandas()
+    first = frame[header[0]]
+    if len(frame) and (first.astype("string") == header[0]).any():
+        return None  # repeated header line: let the line path name it
+    lines = np.arange(header_row + 1, header_row + 1 + len(frame), dtype="int64")
+    return LoadedFile(header=header, frame=frame, lines=lines)
+
+
+def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
+          missing: list[str]) -> LoadedFile:
+    """Line-level path: decode and parse line by line, rejecting the bad lines only."""
+    raw_lines, terminated = _split(raw.removeprefix(_BOM))
+    header_bytes = raw_lines[header_row - 1]
+    problem = _decode_problem(header_bytes, encoding)
+    if problem is not None:
+        raise LayoutError(f"header line {header_row}: {problem}")
+    header = _fields(header_bytes.decode(encoding), delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    rejected: list[Rejected] = []
+    last = len(raw_lines)
+    for number, line in enumerate(raw_lines[header_row:], start=header_row + 1):
+        if not line.strip():
+            continue
+        problem = _decode_problem(line, encoding)
+        if problem is not None:
+            rejected.append(Rejected(number, None, problem,
+                                     line.decode(encoding, errors="backslashreplace")))
+            continue
+        text = line.decode(encoding)
+        cells = _fields(text, delimiter)
+        if cells == header:
+            rejected.append(Rejected(number, None, "repeated header line inside the file",
+                                     text))
+        elif len(cells) != len(header):
+            if number == last and not terminated and len(cells) < len(header):
+                reason = (f"truncated last line: {len(cells)} of {len(header)} fields and no "
+                          "line end (file cut off while being written?)")
+            else:
+                reason = f"wrong field count: {len(cells)} fields, header has {len(header)}"
+            rejected.append(Rejected(number, None, reason, text))
+        else:
+            rows.append(cells)
+            lines.append(number)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame = frame.where(~frame.isin(missing), None)
+    return LoadedFile(header=header, frame=frame, lines=np.asarray(lines, dtype="int64"),
+                      rejected=rejected)
+
+
+class LayoutError(ValueError):
+    """The file as a whole cannot be read in the configured layout."""
+
+
+def load_delimited(raw: bytes, encoding: str, delimiter: str = ",", header_row: int = 1,
+                   missing: list[str] | None = None,
+                   text_columns: list[str] | None = None) -> LoadedFile:
+    """Data rows of a delimited text file given as bytes.
+
+    Parameters
+    ----------
+    raw : bytes
+        the file's content.
+    encoding : str
+        declared encoding (a Python codec name).
+    delimiter, header_row : str, int
+        field separator; 1-based line number of the header.
+    missing : list of str
+        cells that mean "no value" (become nulls).
+    text_columns : list of str
+        columns to keep as text (station codes, timestamps), never typed.
+
+    Raises
+    ------
+    LayoutError
+        the file has no header line or the header cannot be decoded.
+    """
+    markers = list(missing if missing is not None else ["", "NA"])
+    if not raw.strip():
+        return LoadedFile(header=[], frame=pd.DataFrame(), lines=np.empty(0, dtype="int64"),
+                          notes=["empty file: no records"])
+    if len(_split(raw)[0]) < header_row:
+        raise LayoutError(f"file has fewer lines than header_row = {header_row}")
+    loaded = _fast(raw, encoding, delimiter, header_row, markers, text_columns or [])
+    if loaded is None:
+        loaded = _slow(raw, encoding, delimiter, header_row, markers)
+        loaded.notes.append(f"read line by line ({len(loaded.rejected)} lines refused)")
+    if loaded.frame.empty and not loaded.rejected:
+        loaded.notes.append("header only: no records")
+    return loaded

@@ -1,0 +1,130 @@
+"""Cells to canonical values, reading frames and quarantine frames (vectorized)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ingest.harmonize import compass_to_degrees, to_canonical_unit
+from ingest.qc import parse_values
+from ingest.tabular_options import COMPASS_UNIT
+from monitor.schema import PARAMETERS, QUARANTINE_COLUMNS, Flag
+
+_UNITS = {name: p.unit for name, p in PARAMETERS.items()}
+
+
+class QuarantineBuilder:
+    """Collects refused records of one file as arrays; :meth:`frame` builds the table once."""
+
+    def __init__(self, source: str, source_file: str) -> None:
+        self.source, self.source_file = source, source_file
+        self._parts: list[pd.DataFrame] = []
+
+    def add_rows(self, lines: np.ndarray, field: str | None, reasons: str | np.ndarray,
+                 raw: np.ndarray) -> None:
+        """Add one record per entry of ``lines`` (reasons: one text or one per record)."""
+        if len(lines) == 0:
+            return
+        self._parts.append(pd.DataFrame({
+            "source": self.source,
+            "source_file": self.source_file,
+            "source_row": np.asarray(lines, dtype="int64"),
+            "field": field,
+            "reason": reasons,
+            "raw": raw,
+        }))
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
+        return pd.concat(self._parts, ignore_index=True)[QUARANTINE_COLUMNS]
+
+
+def parse_column(cells: pd.Series, missing: list[str],
+                 compass: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and reason codes of one column of cells.
+
+    A column already numeric (typed by pyarrow) is taken as it is; text goes through
+    :func:`ingest.qc.parse_values`, or is read as compass points when ``compass``.
+    """
+    if not compass:
+        values, reasons = parse_values(cells, missing)
+        return values, reasons.to_numpy(dtype=object)
+    text = cells.astype("string").str.strip()
+    absent = (text.isna() | text.isin(missing)).to_numpy(dtype=bool)
+    values = compass_to_degrees(text)
+    bad = np.isnan(values) & ~absent
+    reasons = np.where(absent, "missing", None).astype(object)
+    reasons[bad] = ("unparseable:" + text[bad]).to_numpy(dtype=object)
+    return values, reasons
+
+
+def parse_cells(cells: pd.DataFrame, missing: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and reason codes of a block of cells (rows × columns), numeric in one step."""
+    if all(pd.api.types.is_numeric_dtype(t) for t in cells.dtypes):
+        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        return values, np.where(np.isnan(values), "missing", None).astype(object)
+    values = np.empty(cells.shape, dtype="float64")
+    reasons = np.empty(cells.shape, dtype=object)
+    for j, column in enumerate(cells.columns):
+        values[:, j], reasons[:, j] = parse_column(cells[column], missing)
+    return values, reasons
+
+
+def naive_utc(times: pd.Series) -> np.ndarray:
+    """UTC times as a plain ``datetime64[ns]`` array (for repeating and tiling)."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def convert_unit(values: np.ndarray, unit: str | None, param: str,
+                 times: pd.Series) -> np.ndarray:
+    """``values`` (rows × columns, rows aligned with ``times``) in ``param``'s canonical unit."""
+    if unit is None or unit == COMPASS_UNIT:
+        return values
+    flat_times = pd.DatetimeIndex(np.repeat(naive_utc(times), values.shape[1])).tz_localize(
+        "UTC") if values.ndim == 2 else times
+    flat = to_canonical_unit(values.ravel(), unit, param, flat_times)
+    return flat.reshape(values.shape)
+
+
+#: A column given as integer codes into distinct values (becomes a pandas Categorical).
+Coded = tuple[np.ndarray, np.ndarray]
+
+
+def coded(values: np.ndarray | list[str]) -> Coded:
+    """Codes and distinct values of ``values`` (no missing values allowed)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
+
+
+def _categorical(column: Coded) -> pd.Categorical:
+    return pd.Categorical.from_codes(column[0], categories=pd.Index(column[1], dtype=object))
+
+
+def readings_frame(source: str, source_file: str, station_id: Coded, time: np.ndarray,
+                   period: Coded, parameter: Coded, value: np.ndarray, reason: np.ndarray,
+                   line: np.ndarray) -> pd.DataFrame:
+    """Canonical readings from flat, aligned arrays (``time`` as naive UTC datetime64).
+
+    Repeated text columns are Categoricals (codes into few values): building them costs
+    no per-value string work, and ``pyarrow.Table.from_pandas`` writes them as strings.
+    """
+    n = len(value)
+    unit_names = [_UNITS[p] for p in parameter[1]]
+    unit = coded(unit_names) if unit_names else (np.empty(0, dtype="int64"),
+                                                 np.empty(0, dtype=object))
+    constant = (np.zeros(n, dtype="int64"), np.array([source], dtype=object))
+    return pd.DataFrame({
+        "station_id": _categorical(station_id),
+        "time": pd.DatetimeIndex(time).tz_localize("UTC").as_unit("s"),
+        "period": _categorical(period),
+        "parameter": _categorical(parameter),
+        "value": value,
+        "unit": _categorical((unit[0][parameter[0]] if n else parameter[0], unit[1])),
+        "flag": pd.Categorical.from_codes(np.zeros(n, dtype="int8"),
+                                          categories=[Flag.VALID.value]),
+        "flag_reason": pd.Series(reason, dtype=object),
+        "source": _categorical(constant),
+        "source_file": _categorical((constant[0], np.array([source_file], dtype=object))),
+        "source_row": np.asarray(line, dtype="int64"),
+    })
