@@ -76,26 +76,27 @@ def long_readings(
     """
     if table.empty or not columns:
         return empty_readings()
-    ids = station_id.to_numpy(dtype=object)
     times = pd.DatetimeIndex(time)
-    frames = []
+    values, reasons = [], []
     for column in columns:
-        values, reasons = parse_cell(table[column.key], column)
+        parsed, why = parse_cell(table[column.key], column)
         unit = column.unit or parameter(column.parameter).unit
-        frames.append(pd.DataFrame({
-            "station_id": ids,
-            "time": times,
-            "period": column.period,
-            "parameter": column.parameter,
-            "value": to_canonical_unit(values, unit, column.parameter, times),
-            "unit": parameter(column.parameter).unit,
-            "flag": Flag.VALID.value,
-            "flag_reason": reasons.to_numpy(dtype=object),
-            "source": source,
-            "source_file": source_file,
-            "source_row": source_rows,
-        }))
-    return pd.concat(frames, ignore_index=True)[READING_COLUMNS]
+        values.append(to_canonical_unit(parsed, unit, column.parameter, times))
+        reasons.append(why.to_numpy(dtype=object))
+    n, k = len(table), len(columns)
+    return pd.DataFrame({
+        "station_id": np.tile(station_id.to_numpy(dtype=object), k),
+        "time": times[np.tile(np.arange(n), k)],
+        "period": np.repeat([c.period for c in columns], n),
+        "parameter": np.repeat([c.parameter for c in columns], n),
+        "value": np.concatenate(values),
+        "unit": np.repeat([parameter(c.parameter).unit for c in columns], n),
+        "flag": Flag.VALID.value,
+        "flag_reason": np.concatenate(reasons),
+        "source": source,
+        "source_file": source_file,
+        "source_row": np.tile(np.asarray(source_rows, dtype="int64"), k),
+    })[READING_COLUMNS]
 
 
 def quarantine_frame(
