@@ -64,8 +64,10 @@ CHINA_SEQUENCE: tuple[AqiStandard, ...] = (HJ633_2012, HJ633_2026)
 
 
 def _as_utc(times: Any) -> pd.DatetimeIndex:
-    stamps = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(np.asarray(times, dtype=object))))
-    return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+    """Times as a UTC index; naive times are taken as UTC, strings as ISO 8601."""
+    values = np.atleast_1d(np.asarray(times, dtype=object))
+    fmt = "ISO8601" if values.size and isinstance(values[0], str) else None
+    return pd.DatetimeIndex(pd.to_datetime(values, utc=True, format=fmt))
 
 
 def china_standard_names(starts: Any) -> ObjectArray:

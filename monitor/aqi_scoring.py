@@ -118,15 +118,13 @@ def score_scale(
         reason[above] = REASON_ABOVE_SCALE
     else:
         period = scale.fallback_period or ""
-        if fallback is None:
-            replacement = np.full(conc.shape, np.nan)
-        else:
-            fb_scale = standard.scale(scale.pollutant, period)
-            fb_conc = np.broadcast_to(np.asarray(fallback, dtype="float64"), conc.shape)
-            replacement = score_scale(standard, fb_scale, fb_conc).iaqi
-        if standard.fallback_at_least_top:
-            replacement = np.where(np.isnan(replacement), np.nan,
-                                   np.maximum(replacement, scale.top_index))
+        fb_conc = np.full(conc.shape, np.nan) if fallback is None else np.broadcast_to(
+            np.asarray(fallback, dtype="float64"), conc.shape)
+        replacement = score_scale(standard, standard.scale(scale.pollutant, period),
+                                  fb_conc).iaqi
+        if standard.fallback_at_least_top:  # a fallback value below its scale counts too
+            replacement = np.where(fb_conc >= 0, np.fmax(replacement, scale.top_index),
+                                   np.nan)
         values[above] = replacement[above]
         missing = above & np.isnan(replacement)
         reason[above] = REASON_FALLBACK.format(period=period)
