@@ -109,7 +109,13 @@ def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) 
 
 
 def _required_columns(opts: TabularOptions) -> list[str]:
-    return [*opts.id_columns(), *opts.columns]
+    explicit = list(opts.columns) if opts.layout == "long" else []
+    return [*opts.id_columns(), *explicit]
+
+
+def _header_text(header: list[str], limit: int = 30) -> str:
+    shown = ", ".join(header[:limit])
+    return shown if len(header) <= limit else f"{shown}, ... ({len(header)} columns)"
 
 
 def _refuse(path: Path, feed: Feed, reason: str) -> TabularResult:
@@ -192,7 +198,7 @@ def _check_layout(loaded: LoadedFile, opts: TabularOptions) -> None:
     if missing:
         raise LayoutError(
             f"unknown layout: required columns missing: {', '.join(missing)} "
-            f"(header has: {', '.join(loaded.header)})")
+            f"(header has: {_header_text(loaded.header)})")
 
 
 def _times(rows: _Rows, timezone: str) -> pd.Series:
@@ -214,7 +220,7 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
             natives[column] = name
     if not natives:
         raise LayoutError("unknown layout: no value columns recognised in header "
-                          f"({', '.join(loaded.header)})")
+                          f"({_header_text(loaded.header)})")
     rows = _Rows(loaded, path, feed, opts, cells_per_row=1)
     frame = rows.frame
     if opts.station is not None:
@@ -268,7 +274,7 @@ def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
                 and (pattern is None or pattern.fullmatch(c))]
     if not stations:
         raise LayoutError("unknown layout: no station columns in header "
-                          f"({', '.join(loaded.header)})")
+                          f"({_header_text(loaded.header)})")
     rows = _Rows(loaded, path, feed, opts, cells_per_row=len(stations))
     frame = rows.frame
     kinds = frame[opts.parameter_column].astype("string").str.strip()
