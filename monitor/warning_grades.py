@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import IntEnum
 
 import numpy as np
@@ -193,7 +193,7 @@ def rule_set_for(region: str, on: date, rules: WarningRules) -> RuleSet:
     ValueError
         when no rule set applies, naming the region, the date and the configured sets.
     """
-    day = on.date() if isinstance(on, pd.Timestamp) else on
+    day = on.date() if isinstance(on, datetime) else on
     in_force = [r for r in rules.rule_sets.values() if r.in_force(day)]
     for wanted in (region, ANY_REGION):
         candidates = [r for r in in_force if wanted in r.regions]
