@@ -145,10 +145,11 @@ def _parse_column(cells: pd.Series, column: ValueColumn) -> tuple[np.ndarray, pd
     return parse_values(cells, MISSING_MARKERS)
 
 
-def _raw_lines(frame: pd.DataFrame, mask: np.ndarray) -> list[str]:
-    if not mask.any():
-        return []
-    return list(frame.loc[mask].astype("string").fillna("").agg(",".join, axis=1))
+def _raw_lines(raw: bytes, encoding: str, numbers: np.ndarray) -> list[str]:
+    """The text of the given 1-based lines of the file, as published."""
+    lines = raw.split(b"\n")
+    return [lines[n - 1].removesuffix(b"\r").decode(encoding, errors="replace")
+            for n in numbers]
 
 
 def _refuse(path: Path, feed: Feed, reason: str, raw: str | None) -> FileResult:
@@ -187,10 +188,10 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
         first_line = raw.split(b"\n", 1)[0].decode(feed.encoding, errors="replace")
         return _refuse(path, feed, str(exc), first_line)
     provincial = ProvincialStations.for_feed(feed, ctx.config)
-    return _read_rows(loaded, layout, path, feed, ctx, provincial)
+    return _read_rows(loaded, raw, layout, path, feed, ctx, provincial)
 
 
-def _read_rows(loaded: LoadedFile, layout: Layout, path: Path, feed: Feed,
+def _read_rows(loaded: LoadedFile, raw: bytes, layout: Layout, path: Path, feed: Feed,
                ctx: IngestContext, provincial: ProvincialStations) -> FileResult:
     frame, lines = loaded.frame, loaded.lines
     cols = layout.id_columns
@@ -230,7 +231,8 @@ def _read_rows(loaded: LoadedFile, layout: Layout, path: Path, feed: Feed,
                           [r.reason for r in loaded.rejected],
                           [r.raw for r in loaded.rejected])]
         + [quarantine_frame(feed.id, path, lines[mask], [field] * int(mask.sum()),
-                            [reason] * int(mask.sum()), _raw_lines(frame, mask))
+                            [reason] * int(mask.sum()),
+                            _raw_lines(raw, feed.encoding, lines[mask]))
            for mask, field, reason in reasons],
         ignore_index=True)
     readings = long_readings(
