@@ -24,6 +24,7 @@ from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -122,6 +123,21 @@ def sync_jobs(scheduler: BackgroundScheduler, config: AppConfig, cfg: AlertsConf
         log.info("job %s removed (no longer configured)", job_id)
 
 
+class _Scheduler(BackgroundScheduler):
+    """BackgroundScheduler that does not process jobs once shutdown has begun.
+
+    APScheduler 3's loop runs one more ``_process_jobs`` after ``shutdown()`` woke it;
+    with the executors already shut down, a job due at that moment fails to submit
+    but its next run time is still advanced — a consultation due during shutdown would
+    be lost instead of caught up after the restart.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
 def start_scheduler(config: AppConfig, cfg: AlertsConfig, data_dir: Path
                     ) -> BackgroundScheduler:
     """Start the scheduler in background threads with the persistent job store.
@@ -131,7 +147,7 @@ def start_scheduler(config: AppConfig, cfg: AlertsConfig, data_dir: Path
     """
     url = cfg.state_url(data_dir)
     open_state(url).dispose()
-    scheduler = BackgroundScheduler(
+    scheduler = _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(url=url)},
         timezone=cfg.schedule.timezone,
         job_defaults={

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +50,7 @@ from sqlalchemy import (
     event,
     select,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 
 from alerts.decision import Level
@@ -185,7 +187,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def open_state(url: str) -> Engine:
-    """Connect to the alert state at ``url`` and create missing tables.
+    """Connect to the alert state at ``url`` and create missing tables (and SQLite's folder).
 
     SQLite files get WAL journaling with ``synchronous=FULL`` (a committed
     "sending" or "sent" mark survives a crash), a busy timeout, and every
@@ -193,6 +195,9 @@ def open_state(url: str) -> Engine:
     CLI can share one file and their read-then-write steps never interleave.
     """
     is_sqlite = url.startswith("sqlite")
+    database = make_url(url).database
+    if is_sqlite and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if is_sqlite else {})
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
