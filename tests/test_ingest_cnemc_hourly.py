@@ -1,0 +1,91 @@
+"""The national hourly release (CNEMC) becomes canonical readings and stations."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from ingest_support import SAMPLES, context, reading
+
+from ingest import cnemc_hourly_air
+from monitor.config import AppConfig
+
+EPISODE = SAMPLES / "cnemc_hourly_air" / "2026-03-03"
+
+
+@pytest.fixture(scope="module")
+def at_08(config: AppConfig):
+    return cnemc_hourly_air.read(EPISODE / "2026-03-03T08.csv",
+                                 config.feeds["cnemc_hourly_air"], context(config))
+
+
+def test_beijing_0800_reading_is_0000_utc_with_published_values(at_08) -> None:
+    # raw line: 2026-03-03T0800,1001A,...,万寿西宫,细颗粒物(PM2.5),173,141,120,131,111,...,1.2,1.2
+    pm25 = reading(at_08, "cn:1001A", "2026-03-03T00:00Z", "pm25")
+    assert pm25["value"] == 131 and pm25["unit"] == "ug/m3" and pm25["flag"] == "valid"
+    assert pm25["source_row"] == 11  # line 11 of the file, header is line 1
+    assert reading(at_08, "cn:1001A", "2026-03-03T00:00Z", "pm25", "24h")["value"] == 111
+    assert reading(at_08, "cn:1001A", "2026-03-03T00:00Z", "pm10")["value"] == 141
+    assert reading(at_08, "cn:1001A", "2026-03-03T00:00Z", "aqi")["value"] == 173
+    co = reading(at_08, "cn:1001A", "2026-03-03T00:00Z", "co")
+    assert co["value"] == pytest.approx(1.2) and co["unit"] == "mg/m3"
+
+
+def test_ozone_columns_get_the_periods_the_data_show(at_08) -> None:
+    # o3_8h is the day's max 8-h mean so far, o3_8h_24h the current 8-h mean, o3_24h a copy
+    at = "2026-03-03T00:00Z"
+    assert reading(at_08, "cn:1001A", at, "o3")["value"] == 35
+    assert reading(at_08, "cn:1001A", at, "o3", "8h_max_24h")["value"] == 45
+    assert reading(at_08, "cn:1001A", at, "o3", "8h")["value"] == 45
+    o3 = at_08.readings[(at_08.readings["station_id"] == "cn:1001A")
+                        & (at_08.readings["parameter"] == "o3")]
+    assert sorted(o3["period"].astype(str)) == ["1h", "8h", "8h_max_24h"]
+
+
+def test_slash_and_na_are_missing_and_flagged_not_dropped(at_08) -> None:
+    # 2026-03-03T0800,1268A,...,丽水市,莲都小学,,21,14,7,8,4,65,65,69,69,8,9,/,/,/,/
+    so2 = reading(at_08, "cn:1268A", "2026-03-03T00:00Z", "so2")
+    assert math.isnan(so2["value"]) and so2["flag"] == "invalid"
+    assert so2["flag_reason"] == "missing"
+    assert reading(at_08, "cn:1268A", "2026-03-03T00:00Z", "no2")["value"] == 8
+
+
+def test_every_row_is_stored_and_counts_add_up(at_08) -> None:
+    lines = (EPISODE / "2026-03-03T08.csv").read_text(encoding="utf-8").splitlines()
+    assert at_08.records == len(lines) - 1 == at_08.stored_records
+    assert at_08.quarantine.empty and at_08.duplicates == 0
+    assert len(at_08.readings) == at_08.records * len(cnemc_hourly_air.VARIABLE_MAP)
+
+
+def test_station_metadata_collected_with_region(at_08) -> None:
+    st = at_08.stations.set_index("station_id")
+    assert len(st) == at_08.records
+    wsxg = st.loc["cn:1001A"]
+    assert (wsxg["name"], wsxg["city"], wsxg["region"]) == ("万寿西宫", "北京市", "beijing")
+    assert (wsxg["lon"], wsxg["lat"]) == (116.3611, 39.8786)
+    assert set(st["region"]) == {"beijing", "tianjin", "hebei", "zhejiang"}
+
+
+def test_all_sample_hours_read(config: AppConfig) -> None:
+    ctx = context(config)
+    feed = config.feeds["cnemc_hourly_air"]
+    files = config.feed_files(feed)
+    assert len(files) == 48
+    for path in files:
+        result = cnemc_hourly_air.read(path, feed, ctx).check()
+        assert result.quarantine.empty, path
+        assert result.readings["time"].nunique() == 1
+
+
+@pytest.mark.shared
+def test_full_national_release(config: AppConfig, shared_data: Path) -> None:
+    ctx = context(config)
+    feed = config.feeds["cnemc_hourly_air"]
+    result = cnemc_hourly_air.read(shared_data / "cnemc_hourly_air" / "2026-03-03"
+                                   / "2026-03-03T08.csv", feed, ctx).check()
+    assert result.records == result.stored_records == 1597
+    # a station far from the samples: 2026-03-03T0800,2695A,...,阿克苏地区,电视台,...,298,418
+    assert reading(result, "cn:2695A", "2026-03-03T00:00Z", "pm10")["value"] == 418
+    aksu = result.stations.set_index("station_id").loc["cn:2695A"]
+    assert aksu["region"] == "新疆维吾尔自治区"
