@@ -319,7 +319,8 @@ def group_aqi(readings: pd.DataFrame, groups: Mapping[str, Hashable], *,
     stations outside ``groups`` are ignored.
     """
     if report not in _REPORT_DURATION:
-        raise ValueError(f"unknown report {report!r}; allowed: {', '.join(_REPORT_DURATION)}")
+        allowed = ", ".join(sorted(_REPORT_DURATION))
+        raise ValueError(f"unknown report {report!r}; allowed: {allowed}")
     member = readings["station_id"].map(dict(groups))
     kept = readings[member.notna() & (readings["flag"] != "invalid")]
     means = (kept.assign(group=member[kept.index])
