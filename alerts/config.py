@@ -210,17 +210,17 @@ def load_alerts_config(config: AppConfig) -> AlertsConfig:
     """
     path = config.config_dir / ALERTS_FILE
     raw = _read_toml(path)
-    try:
-        cfg = AlertsConfig.model_validate({"path": path, **raw})
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
-    for region in cfg.regions:
+    for region in raw.get("regions", {}):
         if region not in config.regions:
             raise ConfigError(
                 f"{path}: regions.{region}: unknown region {region!r}; "
                 f"configured regions (regions.toml): {', '.join(sorted(config.regions))}"
             )
+    try:
+        cfg = AlertsConfig.model_validate({"path": path, **raw})
+    except ValidationError as exc:
+        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
     for i, expression in enumerate(cfg.schedule.consultations):
         try:
             CronTrigger.from_crontab(expression, timezone=cfg.schedule.timezone)
