@@ -99,7 +99,8 @@ def file_sha256(path: Path) -> str:
 def with_regions(stations: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
     """Fill each station's missing ``region`` from its city (``config.region_of_city``)."""
     frame = stations.reindex(columns=STATION_COLUMNS)
-    from_city = frame["city"].map(lambda c: config.region_of_city(c) if pd.notna(c) else None)
+    regions = {c: config.region_of_city(c) for c in frame["city"].dropna().unique()}
+    from_city = frame["city"].map(regions)
     region = frame["region"].astype(object)
     return frame.assign(region=region.where(region.notna(), from_city))
 
@@ -184,12 +185,27 @@ class _BatchWriter:
         self.files, self.stations, self.pending = [], [], 0
 
 
+def station_updates(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``discovered`` that add to ``known``: new stations or changed values.
+
+    A missing value in ``discovered`` never counts as a change (it keeps the known one).
+    """
+    if discovered.empty:
+        return discovered.reindex(columns=STATION_COLUMNS)
+    new = (discovered.reindex(columns=STATION_COLUMNS)
+           .drop_duplicates("station_id", keep="last").set_index("station_id"))
+    old = (known.drop_duplicates("station_id", keep="last").set_index("station_id")
+           .reindex(index=new.index, columns=new.columns))
+    changed = (new.notna() & (new.astype(object) != old.astype(object))).any(axis=1)
+    return new[changed].reset_index()
+
+
 def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
     """``known`` updated with ``discovered`` (non-missing new values win)."""
-    if discovered.empty:
+    updates = station_updates(known, discovered)
+    if updates.empty:
         return known
-    new = discovered.drop_duplicates("station_id", keep="last").set_index("station_id")
-    merged = new.combine_first(known.set_index("station_id"))
+    merged = updates.set_index("station_id").combine_first(known.set_index("station_id"))
     return merged.reset_index().reindex(columns=STATION_COLUMNS)
 
 
@@ -254,9 +270,10 @@ def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None =
                     counts.files_skipped += 1
                     continue
                 ingested, discovered = read_for_commit(path, sha, feed, ctx)
-                ctx.stations = _known_stations(ctx.stations, discovered)
+                updates = station_updates(ctx.stations, discovered)
+                ctx.stations = _known_stations(ctx.stations, updates)
                 entry = ingested.entry
-                writer.add(ingested, discovered)
+                writer.add(ingested, updates)
                 counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
                                       quarantined=entry.quarantined,
                                       duplicates=entry.duplicates, files=1,

@@ -27,8 +27,8 @@ import uuid
 from collections.abc import Callable
 
 import fsspec
+import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -40,9 +40,8 @@ from monitor.schema import READING_KEY, READING_SCHEMA
 PARTITION_SCHEMA = pa.schema([pa.field("feed", pa.string()), pa.field("month", pa.string())])
 #: Schema of the dataset as read: the canonical columns plus the partition fields.
 DATASET_SCHEMA = pa.schema(list(READING_SCHEMA) + list(PARTITION_SCHEMA))
-#: Row order inside a day file (good compression, deterministic content).
-_SORT_KEYS = [("source", "ascending"), ("station_id", "ascending"),
-              ("parameter", "ascending"), ("period", "ascending"), ("time", "ascending")]
+_SECONDS_PER_DAY = 86_400
+_EPOCH = pd.Timestamp(0)
 _TEMP_PREFIX = ".part-"
 _TEMP_SUFFIX = ".tmp"
 
@@ -112,14 +111,13 @@ class ReadingPartitions:
         """
         if readings.num_rows == 0:
             return 0
-        day = pc.strftime(readings["time"], format="%Y-%m-%d")
-        groups = pa.table({"source": readings["source"], "day": day})
-        targets = groups.group_by(["source", "day"]).aggregate([]).to_pylist()
-        for target in sorted(targets, key=lambda t: (t["source"], t["day"])):
-            mask = pc.and_(pc.equal(groups["source"], target["source"]),
-                           pc.equal(groups["day"], target["day"]))
-            self._merge_day_file(self.day_file(target["source"], target["day"]),
-                                 readings.filter(mask))
+        seconds = readings["time"].cast(pa.int64()).to_numpy()
+        rows = pd.DataFrame({"source": readings["source"].to_numpy(),
+                             "day": seconds // _SECONDS_PER_DAY})
+        targets = rows.groupby(["source", "day"], sort=True).indices
+        for (source, day), positions in targets.items():
+            date = (_EPOCH + pd.Timedelta(days=int(day))).strftime("%Y-%m-%d")
+            self._merge_day_file(self.day_file(source, date), readings.take(positions))
         return len(targets)
 
     def _merge_day_file(self, path: str, new: pa.Table) -> None:
@@ -129,7 +127,7 @@ class ReadingPartitions:
             merged = pa.concat_tables([kept.select(READING_SCHEMA.names).cast(READING_SCHEMA), new])
         else:
             merged = new
-        self._write_atomic(merged.sort_by(_SORT_KEYS), path)
+        self._write_atomic(merged, path)
 
     def _write_atomic(self, table: pa.Table, path: str) -> None:
         folder = posixpath.dirname(path)

@@ -1,0 +1,112 @@
+"""Benchmark: ingest a whole real feed archive and compare with reading its CSVs alone.
+
+Ingests every file of ``<data>/cnemc_hourly_air`` (default data root ``../shared/data``
+relative to the project) with the configured ``cnemc_hourly_air`` adapter into a
+temporary data directory (full pipeline: hashing, adapter, QC, accounting, Parquet
+merge, ledger), then, in the same run, reads the same files with
+``pyarrow.csv.read_csv`` alone as the baseline (best of 3).  Prints readings/s, MB/s,
+the ratio of ingest time to the pyarrow baseline, the share of the adapter alone
+(timed separately), and the time of a re-ingest (every file skipped by the ledger).
+The machine may be shared: the process CPU time is printed beside the wall time.
+
+Run: ``.venv/bin/python benchmarks/ingest.py [--data DIR] [--feed ID] [--batch N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# This script is named like the ``ingest`` package; run as a file, its own folder (first on
+# sys.path) would shadow the package, so drop it before importing jointwatch.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import pyarrow.csv as pacsv  # noqa: E402
+
+from ingest.base import IngestContext  # noqa: E402
+from ingest.pipeline import (  # noqa: E402
+    DEFAULT_BATCH_READINGS,
+    load_reference_stations,
+    read_for_commit,
+    run_ingest,
+)
+from monitor.config import AppConfig, load_config  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def archive_config(feed_id: str, data_root: Path) -> AppConfig:
+    """The project's configuration with only ``feed_id``, pointed at the full archive."""
+    config = load_config(PROJECT / "config")
+    feed = config.feeds[feed_id].model_copy(
+        update={"paths": [str(data_root / feed_id / "**" / "*.csv")]})
+    return config.model_copy(update={"feeds": {feed_id: feed}})
+
+
+def time_pyarrow_baseline(files: list[Path], repeat: int = 3) -> tuple[float, int]:
+    """Best-of-``repeat`` seconds to read every file with ``pyarrow.csv.read_csv``; rows read."""
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        rows = sum(pacsv.read_csv(f).num_rows for f in files)
+        best = min(best, time.perf_counter() - start)
+    return best, rows
+
+
+def time_adapter_alone(config: AppConfig, feed_id: str, files: list[Path]) -> float:
+    """Seconds for the adapter (+ accounting checks) on every file, without the store."""
+    feed = config.feeds[feed_id]
+    ctx = IngestContext(config=config, stations=load_reference_stations(config))
+    start = time.perf_counter()
+    for path in files:
+        read_for_commit(path, "", feed, ctx)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=PROJECT.parent / "shared" / "data",
+                        help="data root holding <feed>/ (default: ../shared/data)")
+    parser.add_argument("--feed", default="cnemc_hourly_air")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH_READINGS,
+                        help="readings per Parquet merge batch")
+    args = parser.parse_args()
+
+    config = archive_config(args.feed, args.data.resolve())
+    files = config.feed_files(config.feeds[args.feed])
+    if not files:
+        raise SystemExit(f"no files for {args.feed} under {args.data}")
+    megabytes = sum(f.stat().st_size for f in files) / 1e6
+
+    with tempfile.TemporaryDirectory(prefix="jw-bench-") as tmp:
+        store = Store(Path(tmp))
+        start, cpu = time.perf_counter(), time.process_time()
+        summary = run_ingest(config, store, batch_readings=args.batch)
+        ingest_s, ingest_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start = time.perf_counter()
+        again = run_ingest(config, store)
+        reingest_s = time.perf_counter() - start
+    adapter_s = time_adapter_alone(config, args.feed, files)
+    baseline_s, csv_rows = time_pyarrow_baseline(files)
+
+    total = summary.total
+    print(f"feed {args.feed}: {len(files)} files, {megabytes:.1f} MB, {csv_rows} CSV rows")
+    print(f"ingest: {ingest_s:.2f} s, {total.rows_read} records -> {total.readings} readings "
+          f"({total.stored} stored, {total.quarantined} quarantined, "
+          f"{total.duplicates} duplicates)")
+    print(f"  {total.readings / ingest_s:,.0f} readings/s, {megabytes / ingest_s:.2f} MB/s "
+          f"(process CPU {ingest_cpu:.2f} s)")
+    print(f"  of which the adapter alone (parse, harmonize, QC): {adapter_s:.2f} s; store, "
+          f"ledger and pipeline: {ingest_s - adapter_s:.2f} s")
+    print(f"pyarrow.csv.read_csv alone: {baseline_s:.2f} s, {megabytes / baseline_s:.1f} MB/s")
+    print(f"ratio ingest / pyarrow.csv: {ingest_s / baseline_s:.1f}x")
+    print(f"re-ingest (all {again.total.files_skipped} files skipped by the ledger): "
+          f"{reingest_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
