@@ -101,7 +101,7 @@ def parse_values(
     values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan)
     bad = np.isnan(values) & ~missing
-    reasons = pd.Series(None, index=raw.index, dtype=object)
+    reasons = pd.Series(np.full(len(raw), None, dtype=object), index=raw.index, dtype=object)
     reasons[missing] = "missing"
     if bad.any():
         cleaned = text[bad].str.replace(";", ",", regex=False)
