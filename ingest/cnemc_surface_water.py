@@ -56,8 +56,9 @@ import pandas as pd
 
 from ingest.base import FileResult, IngestContext, empty_stations
 from ingest.harmonize import canonical_name, local_to_utc
-from ingest.long_readings import ValueColumn, long_readings, quarantine_frame
+from ingest.long_readings import ValueColumn, long_readings
 from ingest.qc import apply_qc, parse_values
+from ingest.tabular_values import QuarantineBuilder
 from ingest.water_sections import load_water_sections
 from monitor.config import AppConfig, Feed
 from monitor.schema import STATION_COLUMNS, Medium
@@ -218,11 +219,12 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
         thead, tbody = _load(path)
         value_columns = _value_columns(thead)
     except LayoutError as exc:
-        refusal = quarantine_frame(feed.id, path, [0], [None], [f"{path.name}: {exc}"],
-                                   [path.read_bytes()[:500].decode("utf-8", "replace")])
-        return FileResult(path=path, records=1, quarantine=refusal)
+        refusal = QuarantineBuilder(feed.id, str(path))
+        refusal.add_rows(np.array([0]), None, f"{path}: {exc}", np.array(
+            [path.read_bytes()[:500].decode("utf-8", "replace")], dtype=object))
+        return FileResult(path=path, records=1, quarantine=refusal.frame())
     rows = pd.Series(tbody, dtype=object)
-    raw_text = rows.map(lambda r: json.dumps(r, ensure_ascii=False))
+    raw_text = rows.map(lambda r: json.dumps(r, ensure_ascii=False)).to_numpy(dtype=object)
     width_ok = rows.map(lambda r: isinstance(r, list) and len(r) == len(thead)).to_numpy()
     table = pd.DataFrame([r if ok else [None] * len(thead) for r, ok in zip(rows, width_ok,
                                                                              strict=True)],
@@ -234,29 +236,43 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     times = local_to_utc(local_times(role["time"], path, int(year) if year else None),
                          feed.timezone)
     station_ids = "cnw:" + role["province"] + ":" + role["section"]
-    no_section = (role["section"].isna() | (role["section"] == "")).to_numpy()
-    reasons = np.select(
-        [~width_ok, no_section, times.isna().to_numpy()],
-        [f"wrong field count (header has {len(thead)} columns)", "no section name",
-         "bad timestamp (expected MM-DD HH:MM and a year from the file name or the "
-         "feed option 'year')"],
-        default="")
-    bad = reasons != ""
-    fields = np.select([~width_ok, no_section], [None, "断面名称"], default="监测时间")
-    keys = pd.DataFrame({"station_id": station_ids, "time": times})
-    duplicate = np.zeros(len(rows), dtype=bool)
-    duplicate[~bad] = keys[~bad].duplicated(keep="first").to_numpy()
-    good = ~bad & ~duplicate
     source_rows = np.arange(1, len(rows) + 1)
-    quarantine = quarantine_frame(feed.id, path, source_rows[bad], list(fields[bad]),
-                                  list(reasons[bad]), list(raw_text[bad]))
+    quarantine = QuarantineBuilder(feed.id, str(path))
+    keep = np.ones(len(rows), dtype=bool)
+    no_section = (role["section"].isna() | (role["section"] == "")).to_numpy()
+    keys = pd.DataFrame({"station_id": station_ids, "time": times, "raw": raw_text})
+    for mask, field, reason in (
+            (~width_ok, None, f"wrong field count (header has {len(thead)} columns)"),
+            (no_section, "断面名称", "no section name"),
+            (times.isna().to_numpy(), "监测时间",
+             "bad timestamp (expected MM-DD HH:MM and a year from the file name or the "
+             "feed option 'year')")):
+        mask = mask & keep
+        quarantine.add_rows(source_rows[mask], field, reason, raw_text[mask])
+        keep &= ~mask
+    conflict = _conflicting(keys, keep)
+    quarantine.add_rows(source_rows[conflict], None, "conflicting duplicate: same section "
+                        "and time as an earlier row, other values", raw_text[conflict])
+    keep &= ~conflict
+    duplicate = np.zeros(len(rows), dtype=bool)
+    duplicate[keep] = keys[keep].duplicated().to_numpy()
+    good = keep & ~duplicate
     readings = long_readings(
         table[good], value_columns, parse_cell=_parse_column,
         station_id=station_ids[good], time=times[good], source_rows=source_rows[good],
         source=feed.id, source_file=str(path))
     return FileResult(path=path, records=len(rows), readings=apply_qc(readings),
-                      quarantine=quarantine, duplicates=int(duplicate.sum()),
+                      quarantine=quarantine.frame(), duplicates=int(duplicate.sum()),
                       stations=_sections(role, good, station_ids, feed, ctx))
+
+
+def _conflicting(keys: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+    """Rows repeating an earlier row's section and time with other content."""
+    conflict = np.zeros(len(keys), dtype=bool)
+    kept = keys[keep]
+    conflict[keep] = (kept[["station_id", "time"]].duplicated().to_numpy()
+                      & ~kept.duplicated().to_numpy())
+    return conflict
 
 
 def _parse_column(cells: pd.Series, column: ValueColumn) -> tuple[np.ndarray, pd.Series]:

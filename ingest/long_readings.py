@@ -1,25 +1,26 @@
 """From a table of native cells (one row per record, one column per parameter) to
-canonical long readings, and the quarantine frame of refused records.
+canonical long readings.
 
 Adapters whose code must find the records and their stations themselves (layouts
 config alone cannot describe) declare their value columns as :class:`ValueColumn`
 and let :func:`long_readings` do the common part: parse the cells, convert the unit
 (:func:`ingest.harmonize.to_canonical_unit`) and emit one reading per record and
-column with its reason code.  Flags are then set by :func:`ingest.qc.apply_qc`.
+column with its reason code (assembled by :func:`ingest.tabular_values.readings_frame`,
+as the generic tabular reader does).  Flags are then set by :func:`ingest.qc.apply_qc`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ingest.base import empty_quarantine, empty_readings
+from ingest.base import empty_readings
 from ingest.harmonize import to_canonical_unit
-from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, Flag, parameter
+from ingest.tabular_values import Coded, coded, naive_utc, readings_frame
+from monitor.schema import READING_COLUMNS, parameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,37 +85,17 @@ def long_readings(
         values.append(to_canonical_unit(parsed, unit, column.parameter, times))
         reasons.append(why.to_numpy(dtype=object))
     n, k = len(table), len(columns)
-    return pd.DataFrame({
-        "station_id": np.tile(station_id.to_numpy(dtype=object), k),
-        "time": times[np.tile(np.arange(n), k)],
-        "period": np.repeat([c.period for c in columns], n),
-        "parameter": np.repeat([c.parameter for c in columns], n),
-        "value": np.concatenate(values),
-        "unit": np.repeat([parameter(c.parameter).unit for c in columns], n),
-        "flag": Flag.VALID.value,
-        "flag_reason": np.concatenate(reasons),
-        "source": source,
-        "source_file": source_file,
-        "source_row": np.tile(np.asarray(source_rows, dtype="int64"), k),
-    })[READING_COLUMNS]
+    return readings_frame(
+        source, source_file,
+        station_id=coded(np.tile(station_id.to_numpy(dtype=object), k)),
+        time=np.tile(naive_utc(pd.Series(times)), k),
+        period=_per_column([c.period for c in columns], n),
+        parameter=_per_column([c.parameter for c in columns], n),
+        value=np.concatenate(values), reason=np.concatenate(reasons),
+        line=np.tile(np.asarray(source_rows, dtype="int64"), k))[READING_COLUMNS]
 
 
-def quarantine_frame(
-    source: str,
-    path: Path,
-    source_rows: Sequence[int] | np.ndarray,
-    fields: Sequence[str | None],
-    reasons: Sequence[str],
-    raw: Sequence[str],
-) -> pd.DataFrame:
-    """Quarantine records (``QUARANTINE_COLUMNS``) for refused records of one file."""
-    if len(source_rows) == 0:
-        return empty_quarantine()
-    return pd.DataFrame({
-        "source": source,
-        "source_file": str(path),
-        "source_row": np.asarray(source_rows, dtype="int64"),
-        "field": list(fields),
-        "reason": list(reasons),
-        "raw": list(raw),
-    })[QUARANTINE_COLUMNS]
+def _per_column(labels: list[str], rows: int) -> Coded:
+    """``labels[j]`` repeated for the ``rows`` readings of column ``j``, as codes."""
+    codes, uniques = coded(labels)
+    return np.repeat(codes, rows), uniques

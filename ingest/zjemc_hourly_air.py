@@ -48,9 +48,10 @@ import pandas as pd
 
 from ingest.base import FileResult, IngestContext, empty_stations
 from ingest.harmonize import canonical_name, local_to_utc
-from ingest.long_readings import ValueColumn, long_readings, quarantine_frame
+from ingest.long_readings import ValueColumn, long_readings
 from ingest.qc import apply_qc, parse_values
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
+from ingest.tabular_values import QuarantineBuilder
 from ingest.zjemc_stations import ProvincialStations, resolve_station_ids
 from monitor.config import Feed
 from monitor.schema import STATION_COLUMNS, Medium
@@ -154,8 +155,9 @@ def _raw_lines(raw: bytes, encoding: str, numbers: np.ndarray) -> list[str]:
 
 def _refuse(path: Path, feed: Feed, reason: str, raw: str | None) -> FileResult:
     log.warning("%s: refused: %s", path, reason)
-    return FileResult(path=path, records=1, quarantine=quarantine_frame(
-        feed.id, path, [0], [None], [f"{path}: {reason}"], [raw]))
+    refusal = QuarantineBuilder(feed.id, str(path))
+    refusal.add_rows(np.array([0]), None, f"{path}: {reason}", np.array([raw], dtype=object))
+    return FileResult(path=path, records=1, quarantine=refusal.frame())
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
@@ -225,16 +227,13 @@ def _read_rows(loaded: LoadedFile, raw: bytes, layout: Layout, path: Path, feed:
                                   f"{feed.timezone})"),
          (conflict, None, "conflicting duplicate: same station and time as an earlier line, "
                           "other values")])
-    quarantine = pd.concat(
-        [quarantine_frame(feed.id, path, [r.line for r in loaded.rejected],
-                          [r.field for r in loaded.rejected],
-                          [r.reason for r in loaded.rejected],
-                          [r.raw for r in loaded.rejected])]
-        + [quarantine_frame(feed.id, path, lines[mask], [field] * int(mask.sum()),
-                            [reason] * int(mask.sum()),
-                            _raw_lines(raw, feed.encoding, lines[mask]))
-           for mask, field, reason in reasons],
-        ignore_index=True)
+    quarantine = QuarantineBuilder(feed.id, str(path))
+    for bad in loaded.rejected:
+        quarantine.add_rows(np.array([bad.line]), bad.field, bad.reason,
+                            np.array([bad.raw], dtype=object))
+    for mask, field, reason in reasons:
+        quarantine.add_rows(lines[mask], field, reason, np.array(
+            _raw_lines(raw, feed.encoding, lines[mask]), dtype=object))
     readings = long_readings(
         frame[good], value_columns(layout), parse_cell=_parse_column,
         station_id=station_id[good], time=times[good], source_rows=lines[good],
@@ -242,7 +241,7 @@ def _read_rows(loaded: LoadedFile, raw: bytes, layout: Layout, path: Path, feed:
     stations = _stations(layout, frame[good], station_id[good], name[good], city[good],
                          sitecode[good], provincial, feed)
     return FileResult(path=path, records=loaded.data_lines, readings=apply_qc(readings),
-                      quarantine=quarantine, duplicates=int(exact.sum()), stations=stations)
+                      quarantine=quarantine.frame(), duplicates=int(exact.sum()), stations=stations)
 
 
 def _stations(layout: Layout, frame: pd.DataFrame, station_id: pd.Series, name: pd.Series,
