@@ -60,6 +60,16 @@ def test_daily_mean_needs_20_valid_hours() -> None:
     assert result.reason.loc[DAY_END_UTC, "b"] == stats.Reason.VALID
 
 
+def test_daily_max_1h_needs_20_valid_hours() -> None:
+    values = np.arange(24, dtype=float)
+    values[:4] = np.nan
+    assert stats.daily_max_1h(one_day(values), TZ).value.iloc[0, 0] == 23.0
+    values[4] = np.nan
+    result = stats.daily_max_1h(one_day(values), TZ)
+    assert np.isnan(result.value.iloc[0, 0])
+    assert result.reason.iloc[0, 0] == stats.Reason.TOO_FEW_HOURS
+
+
 def test_local_day_boundary_asia_shanghai() -> None:
     """Hours ending 00:00 (exclusive) .. 24:00 Beijing time form the day; 24:00 is its last hour."""
     index = hours(48, DAY_START_UTC - pd.Timedelta(hours=12))
@@ -197,25 +207,51 @@ def test_hourly_frame_excludes_invalid_and_other_periods_and_averages_sources() 
         stats.hourly_frame(readings, "pm2.5")
 
 
-def test_daily_statistics_from_readings_co_in_mg_and_o3_8h_max() -> None:
-    readings = pd.concat([
-        long_readings(read_cnemc_wide([BEIJING_SAMPLE], "co"), "co", "mg/m3"),
-        long_readings(read_cnemc_wide([BEIJING_SAMPLE], "o3"), "o3", "ug/m3"),
-    ])
-    daily = stats.daily_statistics(readings, TZ)
+SAMPLE_POLLUTANTS = {"pm2_5": ("pm25", "ug/m3"), "pm10": ("pm10", "ug/m3"),
+                     "so2": ("so2", "ug/m3"), "no2": ("no2", "ug/m3"), "co": ("co", "mg/m3"),
+                     "o3": ("o3", "ug/m3")}
+
+
+@pytest.fixture(scope="module")
+def sample_daily() -> pd.DataFrame:
+    readings = pd.concat([long_readings(read_cnemc_wide([BEIJING_SAMPLE], column), *target)
+                          for column, target in SAMPLE_POLLUTANTS.items()])
+    return stats.daily_statistics(readings, TZ)
+
+
+def test_daily_statistics_co_in_mg_and_o3_maxima(sample_daily: pd.DataFrame) -> None:
+    daily = sample_daily
     assert list(daily.columns) == stats.LONG_COLUMNS
     co = daily[daily["parameter"] == "co"]
     assert set(co["period"]) == {"24h"} and set(co["unit"]) == {"mg/m3"}
-    # 2026-03-03 Beijing: 24 of 24 hours for most stations, CO a few tenths to ~2 mg/m3
-    complete = co[co["time"] == DAY_START_UTC]
-    assert complete["flag"].eq("invalid").all()  # the day before: only the 00:00 hour
+    # the day before: only its last hour (ending 00:00 on 2026-03-03) is in the sample
+    assert co.loc[co["time"] == DAY_START_UTC, "flag"].eq("invalid").all()
     day = co[co["time"] == DAY_END_UTC]
     assert day["flag"].eq("valid").sum() >= 20
-    assert day["value"].between(0.1, 5).all()
-    o3 = daily[daily["parameter"] == "o3"]
-    assert set(o3["period"]) == {"8h_max_24h"} and set(o3["unit"]) == {"ug/m3"}
+    assert day["value"].between(0.1, 5).all()  # a few tenths to a few mg/m3
+    o3 = daily[(daily["parameter"] == "o3") & (daily["time"] == DAY_END_UTC)]
+    assert set(o3["period"]) == {"8h_max_24h", "1h_max_24h"} and set(o3["unit"]) == {"ug/m3"}
+    max_8h = o3[o3["period"] == "8h_max_24h"].set_index("station_id")
+    max_1h = o3[o3["period"] == "1h_max_24h"].set_index("station_id")
     # the sample ends at 23:00, so the window ending 24:00 is missing: 16 of 17 windows
-    assert o3.loc[o3["time"] == DAY_END_UTC, "n_valid"].max() == 16
+    assert max_8h["n_valid"].max() == 16
+    both = max_8h["value"].notna() & max_1h["value"].notna()
+    assert both.sum() >= 20
+    assert (max_1h["value"][both] >= max_8h["value"][both]).all()
+
+
+def test_daily_statistics_feed_the_daily_aqi(sample_daily: pd.DataFrame) -> None:
+    from monitor.aqi import daily_aqi
+
+    day = sample_daily[sample_daily["time"] == DAY_END_UTC]
+    result = daily_aqi(day)
+    assert set(result["standard"]) == {"hj633-2026"}
+    valid = result["aqi"].notna()
+    assert valid.sum() >= 20
+    # 2026-03-03 was a PM2.5 episode in Beijing: primary pollutant PM2.5 where AQI > 50
+    polluted = result[result["aqi"] > 50]
+    assert len(polluted) > 0
+    assert polluted["primary_pollutants"].astype(str).str.contains("pm25|PM2.5").all()
 
 
 # --- against published values ------------------------------------------------------------------
