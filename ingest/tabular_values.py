@@ -62,7 +62,7 @@ def parse_column(cells: pd.Series, missing: list[str],
 def parse_cells(cells: pd.DataFrame, missing: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Numbers and reason codes of a block of cells (rows × columns), numeric in one step."""
     if all(pd.api.types.is_numeric_dtype(t) for t in cells.dtypes):
-        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
         return values, np.where(np.isnan(values), "missing", None).astype(object)
     values = np.empty(cells.shape, dtype="float64")
     reasons = np.empty(cells.shape, dtype=object)
