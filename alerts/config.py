@@ -122,6 +122,8 @@ class Smtp(_Model):
     user_env: str | None = None
     password_env: str | None = None
     timeout: timedelta = timedelta(seconds=30)
+    #: CA certificates (PEM) to verify the server with, instead of the system's.
+    ca_file: Path | None = None
     sender: Address
     sender_name: str = "jointwatch"
 

@@ -82,7 +82,8 @@ def connect(cfg: AlertsConfig, login: SmtpLogin | None) -> smtplib.SMTP:
     """An SMTP session to the configured server, TLS and login done."""
     smtp_cfg = cfg.smtp
     timeout = smtp_cfg.timeout.total_seconds()
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(
+        cafile=str(smtp_cfg.ca_file) if smtp_cfg.ca_file else None)
     smtp: smtplib.SMTP
     if smtp_cfg.security == Security.SSL:
         smtp = smtplib.SMTP_SSL(smtp_cfg.host, smtp_cfg.port, timeout=timeout, context=context)

@@ -87,12 +87,17 @@ class RecordingHandler:
 
 
 @contextmanager
-def smtp_server(port: int, gate: Gate | None = None) -> Iterator[RecordingHandler]:
-    """A real SMTP server on 127.0.0.1:``port`` for the duration of the block."""
+def smtp_server(port: int, gate: Gate | None = None, **server_options: Any
+                ) -> Iterator[RecordingHandler]:
+    """A real SMTP server on 127.0.0.1:``port`` for the duration of the block.
+
+    ``server_options`` go to aiosmtpd (``tls_context``, ``require_starttls``,
+    ``ssl_context``, ``authenticator``, ``auth_require_tls`` ...).
+    """
     from aiosmtpd.controller import Controller
 
     handler = RecordingHandler(gate)
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **server_options)
     controller.start()
     try:
         yield handler
