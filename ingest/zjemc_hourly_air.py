@@ -219,10 +219,13 @@ def _read_rows(loaded: LoadedFile, raw: bytes, layout: Layout, path: Path, feed:
     conflict[ok] = keys[ok].duplicated().to_numpy() & ~exact[ok]
     good = ok & ~exact & ~conflict
 
-    where = "early layout: name and city" if layout is EARLY else "sitecode"
+    if layout is EARLY:
+        no_station = (cols["name"], "unknown station: name and city in neither the national "
+                                    "nor the provincial station list")
+    else:
+        no_station = (cols["sitecode"], "unknown station: no sitecode")
     reasons = (
-        [(unknown, cols["name"], f"unknown station ({where} not in the national station "
-                                 "list nor the provincial station list)"),
+        [(unknown, *no_station),
          (bad_time, cols["time"], "bad timestamp (expected YYYY-MM-DD[ HH:MM:SS], "
                                   f"{feed.timezone})"),
          (conflict, None, "conflicting duplicate: same station and time as an earlier line, "

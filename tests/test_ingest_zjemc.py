@@ -133,6 +133,26 @@ def test_unknown_station_quarantined_rest_kept(feed: Feed, config: AppConfig,
     assert refused["reason"].startswith("unknown station")
 
 
+def test_late_rows_without_sitecode_or_time_quarantined(feed: Feed, config: AppConfig,
+                                                        national: pd.DataFrame,
+                                                        tmp_path: Path) -> None:
+    source = _sample(LATE)
+    with source.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    code, time = rows[0].index("sitecode"), rows[0].index("time")
+    rows[1][code] = ""
+    rows[2][time] = "30/04/2026 13h"
+    path = tmp_path / source.name
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    result = _read(path, feed, config, national)
+    assert result.stored_records == len(rows) - 3
+    q = result.quarantine.set_index("source_row")
+    assert (q.loc[2, "field"], q.loc[2, "reason"]) == ("sitecode", "unknown station: no sitecode")
+    assert q.loc[3, "field"] == "time" and q.loc[3, "reason"].startswith("bad timestamp")
+    assert "30/04/2026 13h" in q.loc[3, "raw"]
+
+
 def test_columns_are_read_by_name_not_position(feed: Feed, config: AppConfig,
                                                national: pd.DataFrame, tmp_path: Path) -> None:
     source = _sample(LATE)
