@@ -36,12 +36,14 @@ import glob
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dask
 import pandas as pd
+from dask.delayed import Delayed
 from distributed import Client, LocalCluster
 
 from ingest.base import IngestContext
@@ -96,43 +98,62 @@ def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
         yield items[start:start + size]
 
 
-@dataclass
-class _Progress:
-    """What the client keeps between batches: known stations and the counts."""
+class _Backfill:
+    """One backfill run: the client's state between batches and the commit thread.
 
-    stations: pd.DataFrame
-    counts: FeedCounts
+    The ledger is read once at the start, as :func:`ingest.pipeline.run_ingest` does.
+    Commits run in one background thread, in batch order, so the store writes batch
+    *k* while the workers read batch *k + 1*; at most two batches are in memory.
+    """
 
+    def __init__(self, config: AppConfig, store: Store, feed_id: str,
+                 scheduler: Scheduler) -> None:
+        self.config, self.store, self.scheduler = config, store, scheduler
+        self.feed = config.feeds[feed_id]
+        self.ledger = store.feed_ledger(feed_id)
+        self.stations = store.stations()
+        self.counts = FeedCounts()
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill")
+        self._pending: Future[int] | None = None
 
-def _harmonize_batch(batch: Sequence[Path], feed_id: str, config: AppConfig, store: Store,
-                     progress: _Progress, scheduler: Scheduler) -> None:
-    """Hash, read and commit one batch of files (already-ingested files are skipped)."""
-    ledger = store.feed_ledger(feed_id)
-    hashes = dask.compute(*[dask.delayed(file_sha256, pure=True)(p) for p in batch],
-                          scheduler=scheduler)
-    todo = [(p, h) for p, h in zip(batch, hashes, strict=True)
-            if not ledger.already_ingested(str(p), h)]
-    progress.counts.files_skipped += len(batch) - len(todo)
-    if not todo:
-        return
-    ctx = dask.delayed(IngestContext(config=config, stations=progress.stations), pure=True)
-    feed = config.feeds[feed_id]
-    read = dask.delayed(read_for_commit, pure=True)
-    results = dask.compute(*[read(p, h, feed, ctx) for p, h in todo], scheduler=scheduler)
-    files: list[IngestedFile] = []
-    discovered: list[pd.DataFrame] = []
-    for ingested, stations in results:
-        progress.stations = _known_stations(progress.stations, stations)
-        files.append(ingested)
-        discovered.append(stations)
-        entry = ingested.entry
-        progress.counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
+    def _compute(self, tasks: list[Delayed]) -> tuple[Any, ...]:
+        return dask.compute(*tasks, scheduler=self.scheduler)
+
+    def harmonize(self, batch: Sequence[Path]) -> None:
+        """Hash the batch, read the files not yet ingested, and queue their commit."""
+        hashes = self._compute([dask.delayed(file_sha256, pure=True)(p) for p in batch])
+        todo = [(p, h) for p, h in zip(batch, hashes, strict=True)
+                if not self.ledger.already_ingested(str(p), h)]
+        self.counts.files_skipped += len(batch) - len(todo)
+        if not todo:
+            return
+        ctx = dask.delayed(IngestContext(config=self.config, stations=self.stations), pure=True)
+        read = dask.delayed(read_for_commit, pure=True)
+        results = self._compute([read(p, h, self.feed, ctx) for p, h in todo])
+        files: list[IngestedFile] = []
+        discovered: list[pd.DataFrame] = []
+        for ingested, stations in results:
+            self.stations = _known_stations(self.stations, stations)
+            files.append(ingested)
+            discovered.append(stations)
+            entry = ingested.entry
+            self.counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
                                        quarantined=entry.quarantined,
                                        duplicates=entry.duplicates, files=1,
                                        readings=entry.readings))
-    new_stations = pd.concat(discovered, ignore_index=True).reindex(columns=STATION_COLUMNS)
-    written = store.commit_batch(files, new_stations)
-    log.info("backfill %s: committed %d files, %d readings", feed_id, len(files), written)
+        new_stations = pd.concat(discovered, ignore_index=True).reindex(columns=STATION_COLUMNS)
+        self.wait()
+        self._pending = self._committer.submit(self.store.commit_batch, files, new_stations)
+
+    def wait(self) -> None:
+        """Wait for the queued commit (re-raising its error)."""
+        if self._pending is not None:
+            written = self._pending.result()
+            self._pending = None
+            log.info("backfill %s: committed %d readings", self.feed.id, written)
+
+    def close(self) -> None:
+        self._committer.shutdown(wait=True)
 
 
 def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[Path],
@@ -174,11 +195,15 @@ def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[
     summary = IngestSummary()
     with store.writer_lock():
         store.upsert_stations(load_reference_stations(config))
-        progress = _Progress(stations=store.stations(), counts=FeedCounts())
-        summary.feeds[feed_id] = progress.counts
-        for batch in _batches(files, files_per_batch):
-            _harmonize_batch(batch, feed_id, config, store, progress, scheduler)
-        progress.counts.check(f"backfill of feed {feed_id}")
+        run = _Backfill(config, store, feed_id, scheduler)
+        try:
+            for batch in _batches(files, files_per_batch):
+                run.harmonize(batch)
+            run.wait()
+        finally:
+            run.close()
+        run.counts.check(f"backfill of feed {feed_id}")
+        summary.feeds[feed_id] = run.counts
     return summary
 
 
