@@ -39,8 +39,7 @@ ArrayLike = Sequence[float] | np.ndarray | pd.Series | float
 WaterBody = str | Sequence[str | None] | pd.Series | None
 
 
-def is_lake(water_body: WaterBody,
-            shape: tuple[int, ...] = ()) -> np.ndarray:
+def is_lake(water_body: WaterBody, shape: tuple[int, ...] = ()) -> np.ndarray:
     """True where the water body is a lake or reservoir (missing counts as a river).
 
     Raises
@@ -48,13 +47,14 @@ def is_lake(water_body: WaterBody,
     ValueError
         for a water-body type that is none of ``river``, ``lake``, ``reservoir``.
     """
-    bodies = pd.Series(np.broadcast_to(np.asarray(water_body, dtype=object), shape).ravel()
-                       if np.ndim(water_body) == 0 else np.asarray(water_body, dtype=object))
-    known = bodies.isna() | bodies.isin(WATER_BODIES) | (bodies == "")
+    given = np.asarray(water_body, dtype=object)
+    bodies = np.broadcast_to(given, shape) if given.ndim == 0 else given
+    flat = pd.Series(bodies.ravel())
+    known = flat.isna() | flat.isin(WATER_BODIES) | (flat == "")
     if not known.all():
-        bad = sorted(set(bodies[~known].astype(str)))
+        bad = sorted(set(flat[~known].astype(str)))
         raise ValueError(f"unknown water_body {bad}; allowed: {', '.join(sorted(WATER_BODIES))}")
-    return bodies.isin(LAKE_LIKE).to_numpy().reshape(shape or bodies.shape)
+    return flat.isin(LAKE_LIKE).to_numpy().reshape(bodies.shape)
 
 
 def _limits(rules: WaterRules, parameter: str) -> ClassLimits:
@@ -134,12 +134,17 @@ def class_limit(rules: WaterRules, parameter: str, target_class: ArrayLike,
 
 
 def _join_where(mask: pd.DataFrame, text: pd.DataFrame | None = None) -> pd.Series:
-    """Per row, the column names (or ``text`` cells) where ``mask`` is True, comma-separated."""
-    cells = text if text is not None else pd.DataFrame(
-        np.broadcast_to(mask.columns.to_numpy(), mask.shape), index=mask.index,
-        columns=mask.columns)
-    joined = cells.where(mask, "").agg(lambda row: ", ".join(x for x in row if x), axis=1)
-    return joined.astype(object) if len(mask.columns) else pd.Series("", index=mask.index)
+    """Per row, the column names (or ``text`` cells) where ``mask`` is True, comma-separated.
+
+    Vectorized over rows (one pass per column).
+    """
+    joined = np.full(len(mask), "", dtype=object)
+    for column in mask.columns:
+        word = column if text is None else text[column].to_numpy(dtype=object)
+        here = mask[column].to_numpy(dtype=bool)
+        separator = np.where(joined != "", ", ", "")
+        joined = np.where(here, joined + separator + word, joined)
+    return pd.Series(joined, index=mask.index, dtype=object)
 
 
 def assess_sections(values: pd.DataFrame, rules: WaterRules, *,
@@ -205,8 +210,9 @@ def assess_sections(values: pd.DataFrame, rules: WaterRules, *,
     out["worst_parameters"] = _join_where(class_frame.eq(water_class, axis=0))
     out["missing"] = _join_where(pd.DataFrame(missing, index=index))
     out["target_class"] = pd.array(targets, dtype="Float64").astype("Int8")
-    labels = pd.DataFrame({p: [p if np.isnan(m) else f"{p} {m:.2f}" for m in multiples[p]]
-                           for p in parameters}, index=index)
+    labels = pd.DataFrame({p: np.where(np.isnan(multiples[p]), p,
+                                       np.char.add(f"{p} ", np.char.mod("%.2f", multiples[p])))
+                           for p in parameters}, index=index, dtype=object)
     for p in parameters:
         out[f"exceedance_{p}"] = multiples[p]
     out["exceeding"] = _join_where(pd.DataFrame(exceeds, index=index), labels)
