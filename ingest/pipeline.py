@@ -24,6 +24,12 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.base import AccountingError, FileResult, IngestContext, adapter_for
+from ingest.stations import (
+    load_reference_stations,
+    station_updates,
+    unlisted_stations,
+    with_regions,
+)
 from monitor.config import AppConfig, Feed, data_dir
 from monitor.ledger import LedgerEntry
 from monitor.schema import (
@@ -37,8 +43,6 @@ from monitor.store import IngestedFile, Store
 
 log = logging.getLogger(__name__)
 
-#: Reference station list loaded into the station table at the start of every run.
-REFERENCE_STATIONS_FILE = "stations_cn.csv"
 #: Readings collected before a batch is merged into the Parquet store.
 DEFAULT_BATCH_READINGS = 300_000
 
@@ -94,39 +98,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def with_regions(stations: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
-    """Fill each station's missing ``region`` from its city (``config.region_of_city``)."""
-    frame = stations.reindex(columns=STATION_COLUMNS)
-    regions = {c: config.region_of_city(c) for c in frame["city"].dropna().unique()}
-    from_city = frame["city"].map(regions)
-    region = frame["region"].astype(object)
-    return frame.assign(region=region.where(region.notna(), from_city))
-
-
-def load_reference_stations(config: AppConfig) -> pd.DataFrame:
-    """The reference station list ``config/stations_cn.csv`` (empty when absent).
-
-    Raises
-    ------
-    ValueError
-        naming the file and the offending column or row.
-    """
-    path = config.config_dir / REFERENCE_STATIONS_FILE
-    if not path.is_file():
-        return pd.DataFrame(columns=STATION_COLUMNS)
-    frame = pd.read_csv(path, dtype={"station_id": str}, keep_default_na=False,
-                        na_values=[""])
-    unknown = sorted(set(frame.columns) - set(STATION_COLUMNS))
-    if unknown or "station_id" not in frame.columns or "medium" not in frame.columns:
-        raise ValueError(f"{path}: columns must be among {STATION_COLUMNS} and include "
-                         f"station_id and medium; unexpected: {unknown}")
-    for column in ("station_id", "medium"):
-        empty = frame.index[frame[column].isna()]
-        if len(empty):
-            raise ValueError(f"{path}: row {empty[0] + 2}: field {column!r} is empty")
-    return with_regions(frame, config)
 
 
 def validate_readings(frame: pd.DataFrame, feed: Feed, path: Path) -> None:
@@ -185,21 +156,6 @@ class _BatchWriter:
         self.files, self.stations, self.pending = [], [], 0
 
 
-def station_updates(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``discovered`` that add to ``known``: new stations or changed values.
-
-    A missing value in ``discovered`` never counts as a change (it keeps the known one).
-    """
-    if discovered.empty:
-        return discovered.reindex(columns=STATION_COLUMNS)
-    new = (discovered.reindex(columns=STATION_COLUMNS)
-           .drop_duplicates("station_id", keep="last").set_index("station_id"))
-    old = (known.drop_duplicates("station_id", keep="last").set_index("station_id")
-           .reindex(index=new.index, columns=new.columns))
-    changed = (new.notna() & (new.astype(object) != old.astype(object))).any(axis=1)
-    return new[changed].reset_index()
-
-
 def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
     """``known`` updated with ``discovered`` (non-missing new values win)."""
     updates = station_updates(known, discovered)
@@ -232,7 +188,11 @@ def read_for_commit(path: Path, sha256: str, feed: Feed, ctx: IngestContext
         quarantined=result.quarantined_records, duplicates=result.duplicates,
         readings=len(result.readings))
     ingested = IngestedFile(entry, result.readings, result.quarantine)
-    return ingested, with_regions(result.stations, ctx.config)
+    discovered = result.stations.reindex(columns=STATION_COLUMNS)
+    known = pd.concat([discovered["station_id"], ctx.stations["station_id"]])
+    unlisted = unlisted_stations(result.readings, known, feed)
+    stations = pd.concat([discovered, unlisted], ignore_index=True) if len(unlisted) else discovered
+    return ingested, with_regions(stations, ctx.config, feed.region)
 
 
 def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None = None,

@@ -4,7 +4,8 @@ Input: UTF-8 CSV with header ``station,city,time,parameter,value`` -- one readin
 row, ``time`` an ISO UTC timestamp (end of the hour), ``station`` a bare code that
 becomes ``fx:<code>``.  A bad time or an unknown parameter quarantines the row; a
 row repeating an earlier (station, time, parameter) is a duplicate; an empty value
-is stored as ``invalid`` / ``missing``.  Each station is reported with its city.
+is stored as ``invalid`` / ``missing``.  Each station with a city is reported with it
+(stations with an empty city are left for the pipeline to list).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
         "source_file": str(path),
         "source_row": unique["source_row"].astype("int64"),
     })[READING_COLUMNS]
-    stations = (good[["station_id", "city"]].drop_duplicates("station_id")
+    stations = (good.loc[good["city"] != "", ["station_id", "city"]].drop_duplicates("station_id")
                 .assign(name=lambda f: f["station_id"], medium="air", source=feed.id)
                 .reindex(columns=STATION_COLUMNS))
     return FileResult(path=path, records=len(raw), readings=readings, quarantine=quarantine,

@@ -21,7 +21,8 @@ PARAMETER_VALUES = {"pm25": 10.0, "pm10": 20.0, "co": 1.5}
 
 
 def make_config(root: Path, expected_interval: str = "PT1H",
-                adapter: str = "tests.csv_fixture_adapter") -> AppConfig:
+                adapter: str = "tests.csv_fixture_adapter", region: str | None = None
+                ) -> AppConfig:
     """Write ``<root>/config`` (project regions + the fixture feed) and load it."""
     if str(PROJECT) not in sys.path:  # so that "tests.csv_fixture_adapter" imports
         sys.path.insert(0, str(PROJECT))
@@ -30,7 +31,8 @@ def make_config(root: Path, expected_interval: str = "PT1H",
     shutil.copy(PROJECT / "config" / "regions.toml", config_dir / "regions.toml")
     (config_dir / "feeds.toml").write_text(
         f'[feeds.{FEED}]\nadapter = "{adapter}"\npaths = ["feed/*.csv"]\n'
-        f'expected_interval = "{expected_interval}"\n', encoding="utf-8")
+        f'expected_interval = "{expected_interval}"\n'
+        + (f'region = "{region}"\n' if region else ""), encoding="utf-8")
     (root / "feed").mkdir(exist_ok=True)
     return load_config(config_dir)
 

@@ -150,3 +150,19 @@ def test_reference_station_list_is_loaded_before_the_adapters_run(tmp_path: Path
     with pytest.raises(ValueError, match=r"stations_cn\.csv: columns .* include station_id "
                                          r"and medium"):
         run_ingest(config, store)
+
+
+def test_every_reading_station_is_listed_with_the_feed_region_as_fallback(
+        tmp_path: Path) -> None:
+    config = make_config(tmp_path, region="hebei")
+    write_feed_file(tmp_path, "day1.csv", [
+        *hour_rows(DAY1[:1], stations=["A", "D"]),
+        "E,,2026-03-03T00:00Z,pm25,5",  # the adapter reports no station row for E
+    ])
+    store = Store(tmp_path / "var")
+    run_ingest(config, store)
+    stations = store.stations().set_index("station_id")
+    assert stations.loc["fx:E", ["medium", "source", "region"]].tolist() == [
+        "air", FEED, "hebei"]
+    assert stations.loc["fx:A", "region"] == "beijing"  # from its city
+    assert stations.loc["fx:D", "region"] == "hebei"  # city in no region: the feed's

@@ -1,0 +1,94 @@
+"""The station side of ingest: reference list, regions, stations an input file brings.
+
+The station table is filled from three places, in this order of trust: the
+reference list ``config/stations_cn.csv`` (loaded at the start of every run), the
+station metadata adapters discover in their files, and -- so that every reading's
+station is listed -- a minimal row for any other station id a file's readings use.
+A station's ``region`` comes from the adapter, else from its city
+(``AppConfig.region_of_city``), else from the feed's own region.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from monitor.config import AppConfig, Feed
+from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium
+
+#: Reference station list loaded into the station table at the start of every run.
+REFERENCE_STATIONS_FILE = "stations_cn.csv"
+
+
+def with_regions(stations: pd.DataFrame, config: AppConfig,
+                 default_region: str | None = None) -> pd.DataFrame:
+    """Fill each station's missing ``region`` from its city (``config.region_of_city``).
+
+    Stations whose city is in no configured region get ``default_region`` (a
+    provincial feed's own region), when given.
+    """
+    frame = stations.reindex(columns=STATION_COLUMNS)
+    regions = {c: config.region_of_city(c) for c in frame["city"].dropna().unique()}
+    from_city = frame["city"].map(regions).astype(object)
+    region = frame["region"].astype(object)
+    region = region.where(region.notna(), from_city)
+    if default_region is not None:
+        region = region.where(region.notna(), default_region)
+    return frame.assign(region=region)
+
+
+def unlisted_stations(readings: pd.DataFrame, listed: pd.Series, feed: Feed) -> pd.DataFrame:
+    """Minimal station rows for the stations of ``readings`` whose ids are not ``listed``.
+
+    So that every reading's station is in the station table: ``medium`` is water if
+    the station has a water parameter, else air; ``source`` is the feed.
+    """
+    pairs = readings[["station_id", "parameter"]].drop_duplicates()
+    pairs = pairs[~pairs["station_id"].isin(listed)]
+    if pairs.empty:
+        return pd.DataFrame(columns=STATION_COLUMNS)
+    water = pairs["parameter"].map(lambda p: PARAMETERS[p].medium == Medium.WATER)
+    per_station = water.groupby(pairs["station_id"].astype(str)).any()
+    return pd.DataFrame({
+        "station_id": per_station.index,
+        "medium": per_station.map({True: Medium.WATER.value, False: Medium.AIR.value}).to_numpy(),
+        "source": feed.id,
+    }).reindex(columns=STATION_COLUMNS)
+
+
+def load_reference_stations(config: AppConfig) -> pd.DataFrame:
+    """The reference station list ``config/stations_cn.csv`` (empty when absent).
+
+    Raises
+    ------
+    ValueError
+        naming the file and the offending column or row.
+    """
+    path = config.config_dir / REFERENCE_STATIONS_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=STATION_COLUMNS)
+    frame = pd.read_csv(path, dtype={"station_id": str}, keep_default_na=False,
+                        na_values=[""])
+    unknown = sorted(set(frame.columns) - set(STATION_COLUMNS))
+    if unknown or "station_id" not in frame.columns or "medium" not in frame.columns:
+        raise ValueError(f"{path}: columns must be among {STATION_COLUMNS} and include "
+                         f"station_id and medium; unexpected: {unknown}")
+    for column in ("station_id", "medium"):
+        empty = frame.index[frame[column].isna()]
+        if len(empty):
+            raise ValueError(f"{path}: row {empty[0] + 2}: field {column!r} is empty")
+    return with_regions(frame, config)
+
+
+def station_updates(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``discovered`` that add to ``known``: new stations or changed values.
+
+    A missing value in ``discovered`` never counts as a change (it keeps the known one).
+    """
+    if discovered.empty:
+        return discovered.reindex(columns=STATION_COLUMNS)
+    new = (discovered.reindex(columns=STATION_COLUMNS)
+           .drop_duplicates("station_id", keep="last").set_index("station_id"))
+    old = (known.drop_duplicates("station_id", keep="last").set_index("station_id")
+           .reindex(index=new.index, columns=new.columns))
+    changed = (new.notna() & (new.astype(object) != old.astype(object))).any(axis=1)
+    return new[changed].reset_index()
