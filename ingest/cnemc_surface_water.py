@@ -45,6 +45,7 @@ References
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from datetime import date, timedelta
@@ -58,6 +59,7 @@ from ingest.base import FileResult, IngestContext, empty_stations
 from ingest.harmonize import canonical_name, local_to_utc
 from ingest.long_readings import ValueColumn, long_readings
 from ingest.qc import apply_qc, parse_values
+from ingest.tabular_load import _decode_problem as decode_problem
 from ingest.tabular_values import QuarantineBuilder
 from ingest.water_sections import load_water_sections
 from monitor.config import AppConfig, Feed
@@ -156,12 +158,16 @@ def local_times(text: pd.Series, path: Path, year: int | None) -> pd.Series:
     return stamps
 
 
-def _load(path: Path) -> tuple[list[str], list[Any]]:
+def _load(path: Path, encoding: str) -> tuple[list[str], list[Any]]:
     """``thead`` and ``tbody`` of the file; LayoutError if it is not such a page."""
+    raw = path.read_bytes()
+    if codecs.lookup(encoding).name == "utf-8":
+        raw = raw.removeprefix(codecs.BOM_UTF8)
+    problem = decode_problem(raw, encoding)
+    if problem is not None:
+        raise LayoutError(problem)
     try:
-        page = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise LayoutError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        page = json.loads(raw.decode(encoding))
     except json.JSONDecodeError as exc:
         raise LayoutError(f"not valid JSON: {exc.msg} at line {exc.lineno} "
                           f"column {exc.colno}") from None
@@ -216,7 +222,7 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
         quarantine record naming the problem.
     """
     try:
-        thead, tbody = _load(path)
+        thead, tbody = _load(path, feed.encoding)
         value_columns = _value_columns(thead)
     except LayoutError as exc:
         refusal = QuarantineBuilder(feed.id, str(path))

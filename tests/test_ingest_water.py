@@ -11,8 +11,10 @@ from conftest import SAMPLES
 
 from ingest.base import FileResult, IngestContext
 from ingest.cnemc_surface_water import file_date, header_unit, parse_cells, read
+from ingest.pipeline import run_ingest
 from ingest.water_sections import WaterSectionsError, load_water_sections
 from monitor.config import AppConfig, Feed
+from monitor.store import Store
 
 EXCERPT = SAMPLES / "water" / "cnemc_realtime_snapshot_20260821_excerpt.json"
 SNAPSHOT = "cnemc_surface_water/cnemc_realtime_snapshot_20260821_p1.json"
@@ -169,6 +171,23 @@ def test_unreadable_file_is_one_quarantine_record(feed: Feed, config: AppConfig,
     assert result.quarantine["source_row"].iloc[0] == 0
 
 
+def test_declared_encoding_is_checked_both_ways(feed: Feed, config: AppConfig,
+                                               tmp_path: Path) -> None:
+    text = EXCERPT.read_text(encoding="utf-8")
+    gbk = tmp_path / "gbk_20260821.json"
+    gbk.write_bytes(text.encode("gbk"))
+    refused = _read(gbk, feed, config)  # GBK bytes, feed declares UTF-8
+    assert refused.readings.empty
+    assert refused.quarantine["reason"].iloc[0].startswith(f"{gbk}: undecodable bytes")
+    declared_gbk = feed.model_copy(update={"encoding": "gbk"})
+    ok = read(gbk, declared_gbk, IngestContext(config)).check()
+    assert _value(ok, GULOU, "do")["value"] == 6.76
+    utf8 = tmp_path / "utf8_20260821.json"
+    utf8.write_text(text, encoding="utf-8")
+    wrong = read(utf8, declared_gbk, IngestContext(config)).check()  # UTF-8, declared GBK
+    assert wrong.readings.empty and "undecodable bytes" in wrong.quarantine["reason"].iloc[0]
+
+
 def test_unknown_header_refused_naming_the_column(feed: Feed, config: AppConfig,
                                                  tmp_path: Path) -> None:
     thead = json.loads(EXCERPT.read_text(encoding="utf-8"))["thead"]
@@ -200,3 +219,17 @@ def test_full_snapshot(shared_data: Path, feed: Feed, config: AppConfig) -> None
     configured = result.stations.dropna(subset=["water_body"])
     assert len(configured) == len(load_water_sections(
         config.config_dir / "water_sections.csv", config))
+
+
+def test_known_values_reach_the_store(config: AppConfig, tmp_path: Path) -> None:
+    store = Store(tmp_path / "var")
+    counts = run_ingest(config, store, ["cnemc_surface_water"]).feeds["cnemc_surface_water"]
+    assert counts.rows_read == counts.stored + counts.quarantined + counts.duplicates
+    do = store.readings(stations=GULOU, parameters="do", flags=None)
+    assert do[["time", "value", "unit"]].values.tolist() == [
+        [pd.Timestamp("2026-08-21 12:00", tz="UTC"), 6.76, "mg/L"]]
+    section = store.stations(GULOU).iloc[0]
+    assert (section["region"], section["medium"], section["basin"]) == (
+        "beijing", "water", "海河流域")
+    assert run_ingest(config, store, ["cnemc_surface_water"]).feeds[
+        "cnemc_surface_water"].readings == 0  # re-ingest: nothing new

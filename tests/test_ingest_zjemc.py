@@ -12,9 +12,10 @@ from conftest import SAMPLES
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import canonical_name
-from ingest.pipeline import load_reference_stations
+from ingest.pipeline import load_reference_stations, run_ingest
 from ingest.zjemc_hourly_air import EARLY, LATE, Layout, detect_layout, read
 from monitor.config import AppConfig, Feed
+from monitor.store import Store
 
 ARCHIVE = "zjemc_hourly_air"
 UTC = "UTC"
@@ -294,3 +295,20 @@ def test_cross_check_with_national_release(shared_data: Path, feed: Feed, config
     assert len(best) == 118
     assert best.max() < 0.5
     assert agreement.loc[("zj:330803704", "4097A")] < 0.5  # 衢州三中（市） vs 衢州三中
+
+
+def test_one_series_across_the_format_change_in_the_store(config: AppConfig,
+                                                          tmp_path: Path) -> None:
+    """缙云中学: 11:00 and 12:00 (early layout), 13:00 (late layout), Beijing time."""
+    store = Store(tmp_path / "var")
+    counts = run_ingest(config, store, [ARCHIVE]).feeds[ARCHIVE]
+    assert (counts.quarantined, counts.duplicates) == (1, 0)  # the city-average table
+    pm25 = store.readings(stations="zj:331122001", parameters="pm25", periods="1h",
+                          start="2026-04-30T03:00Z", end="2026-04-30T05:00Z", flags=None)
+    assert pm25["time"].tolist() == [pd.Timestamp(f"2026-04-30 0{h}:00", tz=UTC)
+                                     for h in (3, 4, 5)]
+    assert pm25["value"].tolist()[0::2] == [12.0, 14.0] and np.isnan(pm25["value"].iloc[1])
+    assert pm25["flag"].tolist() == ["valid", "invalid", "valid"]
+    station = store.stations("zj:331122001").iloc[0]
+    assert (station["name"], station["city"], station["region"]) == ("缙云中学", "丽水市",
+                                                                     "zhejiang")
