@@ -61,25 +61,27 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _decode_problem(data: bytes, encoding: str) -> str | None:
-    """Why ``data`` is not text in ``encoding`` (None if it is)."""
+    """Why ``data`` is not text in ``encoding`` (None if it is).
+
+    Chinese text in UTF-8 often also "decodes" as GBK into garbage, so for a non-UTF
+    encoding, bytes that are valid UTF-8 with non-ASCII characters are refused too.
+    """
+    utf = codecs.lookup(encoding).name.startswith("utf")
+    if not utf and not data.isascii() and _is_utf8(data):
+        return (f"undecodable bytes: the line is UTF-8 text, not {encoding} as the feed "
+                "declares (check the feed's encoding setting)")
     try:
         data.decode(encoding)
     except UnicodeDecodeError as exc:
         hint = ""
-        if not codecs.lookup(encoding).name.startswith("utf") and _is_utf8(data):
-            hint = " (the bytes are valid UTF-8: is the feed's encoding setting wrong?)"
-        elif codecs.lookup(encoding).name.startswith("utf"):
+        if utf:
             try:
                 data.decode("gb18030")
-                hint = " (the bytes decode as GBK/GB18030: is the feed's encoding wrong?)"
+                hint = " (the bytes are GBK/GB18030 text: check the feed's encoding setting)"
             except UnicodeDecodeError:
                 pass
         return (f"undecodable bytes: not valid {encoding} at byte {exc.start} "
                 f"({data[exc.start:exc.start + 4]!r}){hint}")
-    if (not codecs.lookup(encoding).name.startswith("utf") and not data.isascii()
-            and _is_utf8(data)):
-        return (f"undecodable bytes: the line is UTF-8 text but the feed declares "
-                f"{encoding}; refusing to guess")
     return None
 
 
@@ -143,6 +145,14 @@ def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
     for number, line in enumerate(raw_lines[header_row:], start=header_row + 1):
         if not line.strip():
             continue
+        if number == last and not terminated:
+            text = line.decode(encoding, errors="backslashreplace")
+            cells = _fields(text, delimiter)
+            if len(cells) < len(header):
+                rejected.append(Rejected(number, None, (
+                    f"truncated last line: {len(cells)} of {len(header)} fields and no line "
+                    "end (file cut off while being written?)"), text))
+                continue
         problem = _decode_problem(line, encoding)
         if problem is not None:
             rejected.append(Rejected(number, None, problem,
@@ -154,12 +164,9 @@ def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
             rejected.append(Rejected(number, None, "repeated header line inside the file",
                                      text))
         elif len(cells) != len(header):
-            if number == last and not terminated and len(cells) < len(header):
-                reason = (f"truncated last line: {len(cells)} of {len(header)} fields and no "
-                          "line end (file cut off while being written?)")
-            else:
-                reason = f"wrong field count: {len(cells)} fields, header has {len(header)}"
-            rejected.append(Rejected(number, None, reason, text))
+            rejected.append(Rejected(
+                number, None, f"wrong field count: {len(cells)} fields, header has "
+                f"{len(header)}", text))
         else:
             rows.append(cells)
             lines.append(number)
