@@ -59,6 +59,12 @@ class GradeResult:
     steps: tuple[object, ...]
     values: tuple[float, ...]
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-serialisable form (e.g. for the evidence of a regional decision); ``grade``
+        is the lower-case name (``none blue yellow orange red``)."""
+        return {"grade": self.grade.label, "rule_set": self.rule_set, "reason": self.reason,
+                "steps": [str(s) for s in self.steps], "values": list(self.values)}
+
 
 @dataclass(frozen=True)
 class _Match:

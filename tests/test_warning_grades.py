@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -121,6 +122,9 @@ def test_reason_names_the_days_and_values(rules: WarningRules) -> None:
         "orange under jjj_2016: AQI > 200 for 3 consecutive days (needs 72 h) "
         "[2017-01-02: 230, 2017-01-03: 310, 2017-01-04: 250] and "
         "AQI > 300 on 1 day (needs 24 h) [2017-01-03: 310]")
+    assert json.loads(json.dumps(result.as_dict())) == {
+        "grade": "orange", "rule_set": "jjj_2016", "reason": result.reason,
+        "steps": ["2017-01-02", "2017-01-03", "2017-01-04"], "values": [230.0, 310.0, 250.0]}
     none = grade([100, 120], rules.rule_sets["jjj_2016"])
     assert none.grade == NONE and "max AQI 120" in none.reason and none.steps == ()
 
