@@ -28,9 +28,10 @@ import os
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, NoReturn
 
 import psutil
 from sqlalchemy import Engine, and_, insert, or_, select, update
@@ -116,34 +117,37 @@ def transmit(smtp: smtplib.SMTP, sender: str, recipients: list[str], message: by
     if code != 250:
         smtp.rset()
         _raise(code, reply, "MAIL FROM")
-    refused: list[str] = []
+    refused: list[tuple[str, int, bytes]] = []
     for rcpt in recipients:
         code, reply = smtp.rcpt(rcpt)
         if code not in (250, 251):
-            refused.append(f"{rcpt}: {code} {reply.decode(errors='replace')}")
-            last = (code, reply)
+            refused.append((rcpt, code, reply))
     if len(refused) == len(recipients):
         smtp.rset()
-        _raise(*last, "RCPT TO")
+        _raise(refused[-1][1], refused[-1][2], "RCPT TO")
     code, reply = smtp.data(message)
     if code != 250:
         _raise(code, reply, "DATA")
     text = f"{code} {reply.decode(errors='replace')}"
-    return text + (f" (refused: {'; '.join(refused)})" if refused else "")
+    if refused:
+        text += " (refused: " + "; ".join(
+            f"{rcpt}: {c} {r.decode(errors='replace')}" for rcpt, c, r in refused) + ")"
+    return text
 
 
-def _raise(code: int, reply: bytes, step: str) -> None:
+def _raise(code: int, reply: bytes, step: str) -> NoReturn:
     text = f"{step}: {code} {reply.decode(errors='replace')}"
     if 500 <= code < 600:
         raise PermanentRefusal(text)
     raise smtplib.SMTPResponseException(code, text)
 
 
-def _due(engine: Engine, cfg: AlertsConfig, now: datetime) -> list[dict[str, object]]:
+def _due(engine: Engine, cfg: AlertsConfig, now: datetime) -> list[Mapping[str, Any]]:
     lease_start = now - cfg.retry.sending_lease
     with engine.connect() as conn:
         rows = conn.execute(
-            select(notices.c.id, notices.c.status, notices.c.claimed_by, notices.c.claimed_at)
+            select(notices.c.id, notices.c.status, notices.c.attempts, notices.c.claimed_by,
+                   notices.c.claimed_at)
             .where(or_(
                 and_(notices.c.status == NoticeStatus.QUEUED,
                      notices.c.next_attempt_at <= now),
@@ -152,19 +156,32 @@ def _due(engine: Engine, cfg: AlertsConfig, now: datetime) -> list[dict[str, obj
             .order_by(notices.c.issuance_id, notices.c.id)
         ).mappings().all()
     return [
-        dict(r) for r in rows
+        r for r in rows
         if r["status"] == NoticeStatus.QUEUED
         or r["claimed_at"] <= lease_start or not owner_alive(r["claimed_by"])
     ]
 
 
-def _claim(engine: Engine, row: dict[str, object], owner: str, now: datetime
-           ) -> tuple[int, dict[str, object]] | None:
-    """Claim the notice for this process; (attempt row id, notice) or None if taken."""
+@dataclass(frozen=True)
+class ClaimedNotice:
+    """A notice this process has marked ``sending``, with its open attempt."""
+
+    id: int
+    message_id: str
+    recipients: list[str]
+    message: bytes
+    attempts: int
+    attempt_id: int
+    resend: bool
+
+
+def _claim(engine: Engine, row: Mapping[str, Any], owner: str, now: datetime
+           ) -> ClaimedNotice | None:
+    """Mark the notice ``sending`` for this process (None if another process took it)."""
     with engine.begin() as conn:
-        guard = [notices.c.id == row["id"], notices.c.status == row["status"]]
-        if row["status"] == NoticeStatus.SENDING:
-            guard.append(notices.c.claimed_by == row["claimed_by"])
+        # optimistic: claim only if nobody touched the notice since it was found due
+        guard = [notices.c.id == row["id"], notices.c.status == row["status"],
+                 notices.c.attempts == row["attempts"]]
         claimed = conn.execute(
             update(notices).where(*guard).values(
                 status=NoticeStatus.SENDING, attempts=notices.c.attempts + 1,
@@ -186,7 +203,11 @@ def _claim(engine: Engine, row: dict[str, object], owner: str, now: datetime
         attempt_id = conn.execute(insert(attempts).values(
             notice_id=row["id"], number=notice["attempts"], started_at=now, resend=resend,
         )).inserted_primary_key[0]
-    return int(attempt_id), dict(notice)
+    return ClaimedNotice(
+        id=notice["id"], message_id=notice["message_id"], recipients=notice["recipients"],
+        message=notice["message"], attempts=notice["attempts"], attempt_id=int(attempt_id),
+        resend=resend,
+    )
 
 
 def _finish(engine: Engine, notice_id: int, attempt_id: int, outcome: str, detail: str,
@@ -224,16 +245,14 @@ def send_due(
         connect_error = None
     try:
         for row in due:
-            claim = _claim(engine, row, owner, clock())
-            if claim is None:
+            notice = _claim(engine, row, owner, clock())
+            if notice is None:
                 continue
-            attempt_id, notice = claim
-            if row["status"] == NoticeStatus.SENDING:
+            if notice.resend:
                 log.warning("notice %s was interrupted while sending; sending it again "
-                            "with the same Message-ID", notice["message_id"])
-                report.resent_after_interruption.append(str(notice["message_id"]))
-            if not _deliver(engine, cfg, smtp, connect_error, notice, attempt_id, clock,
-                            report):
+                            "with the same Message-ID", notice.message_id)
+                report.resent_after_interruption.append(notice.message_id)
+            if not _deliver(engine, cfg, smtp, connect_error, notice, clock, report):
                 break  # the session broke: the rest stay queued for the next run
     finally:
         if smtp is not None:
@@ -246,17 +265,15 @@ def send_due(
 
 def _deliver(
     engine: Engine, cfg: AlertsConfig, smtp: smtplib.SMTP | None, connect_error: str | None,
-    notice: dict[str, object], attempt_id: int, clock: Callable[[], datetime],
-    report: SendReport,
+    notice: ClaimedNotice, clock: Callable[[], datetime], report: SendReport,
 ) -> bool:
     """Try one claimed notice and record the outcome; False if the SMTP session broke."""
-    notice_id, mid = int(str(notice["id"])), str(notice["message_id"])
-    tries = int(str(notice["attempts"]))
+    notice_id, attempt_id, mid = notice.id, notice.attempt_id, notice.message_id
+    tries = notice.attempts
     try:
         if smtp is None:
             raise ConnectionError(connect_error)
-        reply = transmit(smtp, cfg.smtp.sender, list(notice["recipients"]),  # type: ignore[call-overload]
-                         bytes(notice["message"]))  # type: ignore[arg-type]
+        reply = transmit(smtp, cfg.smtp.sender, notice.recipients, notice.message)
     except PermanentRefusal as exc:
         now = clock()
         _finish(engine, notice_id, attempt_id, "failed", str(exc),

@@ -174,3 +174,18 @@ def test_sender_killed_after_server_accepted_resends_with_same_message_id(
                               ).scalar_one()
     assert per_region[region] == 2
     assert all(r.status == NoticeStatus.SENT for r in notice_rows(engine))
+
+
+def test_two_senders_at_once_deliver_each_notice_once(tmp_path: Path) -> None:
+    port = free_port()
+    config, cfg, engine, ddir = setup(tmp_path, port)
+    for level, hours in ((Level.YELLOW, 0), (Level.RED, 1)):
+        at = T0 + timedelta(hours=hours)
+        consult(engine, RegionalDecision(level, BTH, decided_at=at), config, cfg, at)
+    with smtp_server(port) as server:
+        senders = [run_sender(tmp_path / "config", ddir) for _ in range(2)]
+        for proc in senders:
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err.decode()
+    assert len(server.messages) == 6 and len(set(server.message_ids())) == 6
+    assert [(r.status, r.attempts) for r in notice_rows(engine)] == [("sent", 1)] * 6
