@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import ConfigError
 from monitor.rules_config import RuleSet, WarningRules, load_warning_rules
@@ -189,3 +191,16 @@ def test_bad_warning_config_names_file_and_field(tmp_path: Path, old: str, new: 
     (tmp_path / "warning.toml").write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"warning\.toml: " + message):
         load_warning_rules(tmp_path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(forecast=st.lists(st.floats(0, 500), min_size=1, max_size=7),
+       position=st.integers(0, 6), increase=st.floats(0, 300),
+       rule_set=st.sampled_from(["jjj_2016", "national_2018", "beijing_2023"]))
+def test_a_worse_forecast_never_lowers_the_grade(forecast: list[float], position: int,
+                                                 increase: float, rule_set: str) -> None:
+    rules = load_warning_rules(CONFIG)
+    worse = list(forecast)
+    worse[position % len(worse)] = min(500.0, worse[position % len(worse)] + increase)
+    chosen = rules.rule_sets[rule_set]
+    assert grade(worse, chosen).grade >= grade(forecast, chosen).grade

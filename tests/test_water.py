@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import ConfigError
 from monitor.rules_config import WaterRules, load_water_rules
@@ -194,3 +196,18 @@ def test_bad_water_config_names_file_and_field(tmp_path: Path) -> None:
                      'river = ["ph", "do", "codmn", "nh3n", "tn"]'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"cnemc_realtime\.river: 'tn' has no river limits"):
         load_water_rules(tmp_path)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.floats(0, 50), min_size=2, max_size=20),
+       parameter=st.sampled_from(["codmn", "cod", "bod5", "nh3n", "tp", "do"]),
+       body=st.sampled_from(["river", "lake"]))
+def test_class_is_monotone_in_concentration(values: list[float], parameter: str,
+                                            body: str) -> None:
+    rules = load_water_rules(CONFIG)
+    ordered = np.sort(np.array(values))
+    classes = parameter_class(rules, parameter, ordered, body)
+    steps = np.diff(classes)
+    # worse with more pollutant; for dissolved oxygen, better with more oxygen
+    assert (steps <= 0).all() if parameter == "do" else (steps >= 0).all()
+    assert set(np.unique(classes)) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
