@@ -85,6 +85,12 @@ class Provenance:
     created: pd.Timestamp
     selection: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The attributes as JSON-ready values."""
+        return {"sources": self.sources, "files": self.files,
+                "software_version": self.software_version,
+                "created": self.created.isoformat(), "selection": self.selection}
+
 
 def cf_units(unit: str) -> str:
     """UDUNITS spelling of a canonical jointwatch unit (``NTU`` -> ``1``)."""

@@ -36,12 +36,14 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xarray as xr
 
 from monitor.cf import FLAG_CODES, Provenance, to_cf_dataset, variable_name
 from monitor.config import AppConfig, data_dir
@@ -202,41 +204,46 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.assign(time=_iso_times(frame["time"])).to_csv(path, index=False, encoding="utf-8")
 
 
-def _field_metadata(name: str) -> dict[str, str]:
-    """Description and unit of a long or wide column."""
-    if name in LONG_COLUMNS:
-        meta = {"description": LONG_COLUMNS[name]}
-        if name in _UNITS:
-            meta["unit"] = _UNITS[name]
-        return meta
-    base = name.removesuffix("_flag")
-    for period in sorted(PERIODS, key=len, reverse=True):
-        param = base.removesuffix(f"_{period}")
-        if param != base:
-            spec = parameter(param)
-            if base != name:
-                return {"description": f"QC flag of {base}: {', '.join(FLAG_CODES)}"}
-            return {"description": f"{spec.long_name}, {period} period", "unit": spec.unit}
-    raise ValueError(f"no description for export column {name!r}")
+def column_docs(readings: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Description (and unit) of every long and wide column an export of ``readings`` has."""
+    docs = {name: {"description": text} for name, text in LONG_COLUMNS.items()}
+    for name, unit in _UNITS.items():
+        docs[name]["unit"] = unit
+    pairs = readings[["parameter", "period"]].drop_duplicates().itertuples(index=False)
+    for param, period in pairs:
+        name = variable_name(param, period)
+        spec = parameter(param)
+        docs[name] = {"description": f"{spec.long_name}, {period} period", "unit": spec.unit}
+        docs[f"{name}_flag"] = {"description": f"QC flag of {name}: {', '.join(FLAG_CODES)}"}
+    return docs
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path, provenance: Provenance) -> None:
+def _write_parquet(frame: pd.DataFrame, path: Path, docs: dict[str, dict[str, str]],
+                   provenance: Provenance) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     time_type = READING_SCHEMA.field("time").type
-    fields = [
-        pa.field(f.name, time_type if f.name == "time" else f.type,
-                 metadata=_field_metadata(f.name))
-        for f in table.schema
-    ]
-    schema = pa.schema(fields, metadata={"jointwatch": json.dumps(_provenance_dict(provenance),
-                                                                   ensure_ascii=False)})
-    pq.write_table(table.cast(schema), path, compression="zstd")
+    fields = [pa.field(f.name, time_type if f.name == "time" else f.type, metadata=docs[f.name])
+              for f in table.schema]
+    metadata = {"jointwatch": json.dumps(provenance.as_dict(), ensure_ascii=False)}
+    pq.write_table(table.cast(pa.schema(fields, metadata=metadata)), path, compression="zstd")
 
 
-def _provenance_dict(provenance: Provenance) -> dict[str, object]:
-    return {"sources": provenance.sources, "files": provenance.files,
-            "software_version": provenance.software_version,
-            "created": provenance.created.isoformat(), "selection": provenance.selection}
+def _write_cf(dataset: xr.Dataset, format: str, path: Path) -> None:
+    if format == "netcdf":
+        dataset.to_netcdf(path, engine="netcdf4", format="NETCDF4")
+    else:
+        dataset.to_zarr(path, mode="w-", zarr_format=ZARR_FORMAT, consolidated=True)
+
+
+def _writer(format: str, wide: bool, readings: pd.DataFrame, stations: pd.DataFrame,
+            provenance: Provenance) -> Callable[[Path], None]:
+    """The function writing ``readings`` in ``format`` to a given path."""
+    if format in ("netcdf", "zarr"):
+        return partial(_write_cf, to_cf_dataset(readings, stations, provenance), format)
+    frame = (wide_frame if wide else long_frame)(readings, stations)
+    if format == "csv":
+        return partial(_write_csv, frame)
+    return partial(_write_parquet, frame, docs=column_docs(readings), provenance=provenance)
 
 
 def _replace(temp: Path, out: Path) -> None:
@@ -319,24 +326,7 @@ def export(store: Store, selection: Selection, format: str, out: Path | str, *,
         created=pd.Timestamp.now(tz="UTC").floor("s"),
         selection=selection.describe(),
     )
-    write: Callable[[Path], None]
-    if format == "netcdf":
-        def write(p: Path) -> None:
-            to_cf_dataset(readings, stations, provenance).to_netcdf(
-                p, engine="netcdf4", format="NETCDF4")
-    elif format == "zarr":
-        def write(p: Path) -> None:
-            to_cf_dataset(readings, stations, provenance).to_zarr(
-                p, mode="w-", zarr_format=ZARR_FORMAT, consolidated=True)
-    else:
-        frame = (wide_frame if wide else long_frame)(readings, stations)
-        if format == "csv":
-            def write(p: Path) -> None:
-                _write_csv(frame, p)
-        else:
-            def write(p: Path) -> None:
-                _write_parquet(frame, p, provenance)
-    _write_atomic(out, write)
+    _write_atomic(out, _writer(format, wide, readings, stations, provenance))
     return ExportResult(
         path=out, format=format, readings=len(readings),
         stations=readings["station_id"].nunique(),
