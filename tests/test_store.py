@@ -137,6 +137,19 @@ def test_upsert_supersedes_per_key_and_keeps_other_readings(store: Store) -> Non
     assert row[["value", "source_row"]].values.tolist() == [[999.0, 1000]]
 
 
+def test_dataset_takes_the_first_listed_source_when_feeds_overlap(store: Store) -> None:
+    ours = store.readings(stations="fx:A", parameters="pm25")
+    theirs = ours.assign(source="other_feed", value=ours["value"] + 1000)
+    store.partitions.upsert(pa.Table.from_pandas(theirs[READING_COLUMNS], schema=READING_SCHEMA,
+                                                 preserve_index=False))
+    hour = np.datetime64("2026-03-31T22:00")
+    for order, expected in (([FEED, "other_feed"], 10.0), (["other_feed", FEED], 1010.0)):
+        data = store.dataset(stations="fx:A", parameters="pm25", sources=order)
+        assert data["pm25"].sel(station="fx:A", time=hour).item() == expected
+    # default order: alphabetical feed ids ("fixture" < "other_feed")
+    assert store.dataset(stations="fx:A")["pm25"].sel(time=hour).item() == 10.0
+
+
 def test_leftover_temporary_files_are_invisible_and_removed_by_the_next_writer(
         store: Store) -> None:
     folder = store.data_dir / "readings" / f"feed={FEED}" / "month=2026-04"
