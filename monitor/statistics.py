@@ -1,4 +1,4 @@
-"""Valid air-quality statistics: 24-h means, 8-h moving means, daily maximum 8-h mean.
+"""Valid air-quality statistics: 24-h, 8-h and rolling 24-h means, daily maxima.
 
 Implements the data-validity rules of GB 3095-2012 (*Ambient air quality
 standards*), clause 8 and Table 4 ("数据统计的有效性规定"), as detailed for
@@ -12,16 +12,22 @@ quality assessment*):
   at 08:00 ... 24:00 local time (17 windows that lie wholly inside the day) and
   needs at least 14 valid ones; with fewer it still stands when it exceeds the
   concentration limit (HJ 663-2013, validity rule for the O3 daily maximum
-  8-h mean).
+  8-h mean);
+* the rolling 24-h mean (any 24 consecutive hours, as heavy-pollution warning grades
+  count "a day" since 2017) follows the 24-h rule;
+* the daily maximum 1-h value (O3, HJ 633-2012 daily report) has no rule of its own in
+  Table 4; the 24-h rule of the same day is applied.
 
-A statistic that lacks data is NaN, never a mean of too few hours, and its
-reason code says why (:class:`Reason`); ``n_valid`` says how many values it had.
+Means are summed window by window (no running sums), so a mean at a breakpoint is not
+nudged across it by rounding drift.  A statistic that lacks data is NaN, never a mean of
+too few hours, and its reason code says why (:class:`Reason`); ``n_valid`` says how many
+values it had.
 
 Data layout ("wide"): a :class:`pandas.DataFrame` indexed by UTC time (the end
 of each hour, as in :data:`monitor.schema.READING_SCHEMA`), one column per
 station; or an :class:`xarray.DataArray` with dimensions ``station`` and
 ``time``.  :func:`hourly_frame` builds it from canonical long readings.
-Everything is vectorized (pandas rolling / groupby); no Python loop per value.
+Everything is vectorized (numpy shifts, pandas groupby); no Python loop per value.
 """
 
 from __future__ import annotations
