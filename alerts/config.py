@@ -103,6 +103,9 @@ class Schedule(_Model):
 class Issuance(_Model):
     lead_time: timedelta = timedelta(hours=24)
     lift_lead_time: timedelta = timedelta(0)
+    #: The effective time is rounded up to a multiple of this (from 00:00 UTC), so measures
+    #: start on a whole hour rather than at the second the consultation ran.
+    effective_step: timedelta = Field(timedelta(hours=1), gt=timedelta(0))
     validity: timedelta = timedelta(days=3)
     confirmation_required: bool = False
     #: Pending issuances are confirmed automatically this long after creation (None: never).

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -95,6 +95,13 @@ def issuance_kind(level: Level, current: Level) -> IssuanceKind:
     return IssuanceKind.ESCALATE if level.rank > current.rank else IssuanceKind.DEESCALATE
 
 
+def round_up(moment: datetime, step: timedelta) -> datetime:
+    """``moment`` rounded up to a whole multiple of ``step`` counted from the Unix epoch."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    steps = -((epoch - moment) // step)  # ceiling division of timedeltas
+    return epoch + steps * step
+
+
 def _new_id(now: datetime) -> str:
     return f"JW-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
@@ -141,7 +148,7 @@ def _build(
     check_regions(cfg, regions)
     confirm_now = confirmed_by is not None or not cfg.issuance.confirmation_required
     lead = cfg.issuance.lift_lead_time if kind == IssuanceKind.LIFT else cfg.issuance.lead_time
-    effective = now + lead
+    effective = round_up(now + lead, cfg.issuance.effective_step)
     auto = cfg.issuance.auto_confirm_after
     return IssuanceRecord(
         id=_new_id(now),

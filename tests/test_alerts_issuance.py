@@ -230,3 +230,22 @@ def test_override_replaces_pending_level_with_reason(tmp_path: Path) -> None:
     assert old == IssuanceStatus.OVERRIDDEN
     with pytest.raises(ValueError, match="reason"):
         override(engine, record.id, Level.NONE, " ", "x", config, cfg, later)
+
+
+def test_regional_decision_input_is_checked() -> None:
+    assert Level.parse(" Orange ") == Level.ORANGE
+    assert [lv.rank for lv in Level] == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        RegionalDecision(Level.RED, BTH, decided_at=datetime(2026, 3, 2, 10))
+    with pytest.raises(ValueError, match="at least one region"):
+        RegionalDecision(Level.RED, (), decided_at=T0)
+    with pytest.raises(ValueError, match="not in regions"):
+        RegionalDecision(Level.RED, ("beijing",), {"hebei": {"保定市": Level.RED}},
+                         decided_at=T0)
+
+
+def test_effective_time_is_rounded_up_to_the_whole_hour(tmp_path: Path) -> None:
+    config, cfg, engine = setup(tmp_path)
+    at = T0 + timedelta(minutes=7, seconds=3, microseconds=5)
+    record = consult(engine, decision(Level.BLUE, at), config, cfg, at).issuance
+    assert record.effective_at == T0 + timedelta(hours=25)
