@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 def _start(args: argparse.Namespace, config: AppConfig, sends: bool
            ) -> tuple[AlertsConfig, SmtpLogin | None, Engine]:
+    """Validate the alert config (and the login variables if the command sends), then open
+    the state: a configuration error leaves nothing written."""
     cfg = load_alerts_config(config)
     login = smtp_login(cfg) if sends else None
     return cfg, login, open_state(cfg.state_url(data_dir(args.data_dir)))
