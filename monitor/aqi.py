@@ -65,6 +65,9 @@ CHINA_SEQUENCE: tuple[AqiStandard, ...] = (HJ633_2012, HJ633_2026)
 
 def _as_utc(times: Any) -> pd.DatetimeIndex:
     """Times as a UTC index; naive times are taken as UTC, strings as ISO 8601."""
+    if isinstance(times, pd.DatetimeIndex | pd.Series) or (
+            isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64)):
+        return pd.DatetimeIndex(pd.to_datetime(times, utc=True))
     values = np.atleast_1d(np.asarray(times, dtype=object))
     fmt = "ISO8601" if values.size and isinstance(values[0], str) else None
     return pd.DatetimeIndex(pd.to_datetime(values, utc=True, format=fmt))
@@ -172,15 +175,27 @@ Columns = dict[tuple[str, str], FloatArray]
 Masks = dict[tuple[str, str], npt.NDArray[np.bool_]]
 
 
-def _report(times: pd.DatetimeIndex, columns: Columns, report: str, standard: str | None,
-            unmonitored: Masks | None = None) -> pd.DataFrame:
-    """Apply the report's indicators of the standard in force for each row."""
-    n = len(times)
+Report = dict[str, npt.NDArray[Any]]
+#: Report columns that hold text (None where empty); the others are floats (NaN).
+_TEXT_COLUMNS = ("standard", "primary_pollutants", "nonattainment_pollutants", "reason")
+
+
+def _standard_names(times: pd.DatetimeIndex, report: str, standard: str | None
+                    ) -> ObjectArray:
+    """Name of the standard for each report time (end of period): the forced one, or the
+    Chinese standard in force at the start of the averaging period."""
     if standard is not None:
-        names = np.full(n, get_standard(standard).name, dtype=object)
-    else:
-        names = china_standard_names(times - _REPORT_DURATION[report]) if n else np.array([])
-    parts = []
+        return np.full(len(times), get_standard(standard).name, dtype=object)
+    if not len(times):
+        return np.array([], dtype=object)
+    return china_standard_names(times - _REPORT_DURATION[report])
+
+
+def _report(names: ObjectArray, columns: Columns, report: str,
+            unmonitored: Masks | None = None) -> Report:
+    """Apply, to each row, the report's indicators of the standard named for it."""
+    n = len(names)
+    out: Report = {"standard": np.asarray(names, dtype=object)}
     for name in pd.unique(names):
         std = STANDARDS[str(name)]
         report_indicators(std, report)  # fails early for a report the standard lacks
@@ -199,13 +214,12 @@ def _report(times: pd.DatetimeIndex, columns: Columns, report: str, standard: st
                                         to_epa_unit(values[rows], pollutant, canonical,
                                                     scale.unit))
         part = combine(std, report, sub, len(rows), sub_unmonitored)
-        part.insert(0, "standard", std.name)
-        part.index = rows
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=["standard", "aqi", "category", "primary_pollutants",
-                                     "nonattainment_pollutants", "reason"])
-    return pd.concat(parts).sort_index()
+        for column, values in part.items():
+            if column not in out:
+                out[column] = (np.full(n, None, dtype=object) if column in _TEXT_COLUMNS
+                               else np.full(n, np.nan))
+            out[column][rows] = values
+    return out
 
 
 #: ``flag_reason`` of a reading for a pollutant the station does not measure.
@@ -254,22 +268,31 @@ def _dataset_columns(dataset: Any) -> dict[tuple[str, str], FloatArray]:
     return columns
 
 
+def _numpy_text(values: ObjectArray) -> npt.NDArray[np.str_]:
+    """Object text (None = empty) as a numpy string array with "" for empty."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array(["", *(str(u) for u in uniques)], dtype=str)
+    return table[codes + 1]
+
+
 def _aqi_of(data: pd.DataFrame | Any, report: str, standard: str | None,
             key: str = "station_id") -> pd.DataFrame | Any:
     if isinstance(data, pd.DataFrame):
         keys, columns, unmonitored = _wide_readings(data, key)
-        result = _report(pd.DatetimeIndex(keys["time"]), columns, report, standard,
-                         unmonitored)
-        return pd.concat([keys, result.reset_index(drop=True)], axis=1)
+        names = _standard_names(pd.DatetimeIndex(keys["time"]), report, standard)
+        result = _report(names, columns, report, unmonitored)
+        return pd.concat([keys, pd.DataFrame(result, index=keys.index)], axis=1)
     import xarray as xr
 
     ds = data.transpose("station", "time", ...)
-    times = pd.DatetimeIndex(np.tile(_as_utc(ds["time"].values), ds.sizes["station"]))
-    result = _report(times, _dataset_columns(ds), report, standard)
+    names = np.tile(_standard_names(_as_utc(ds["time"].values), report, standard),
+                    ds.sizes["station"])
+    result = _report(names, _dataset_columns(ds), report)
     shape = (ds.sizes["station"], ds.sizes["time"])
+    text = {col: _numpy_text(result[col]) for col in _TEXT_COLUMNS if col in result}
     return xr.Dataset(
-        {col: (("station", "time"), result[col].to_numpy().reshape(shape))
-         for col in result.columns},
+        {col: (("station", "time"), text.get(col, values).reshape(shape))
+         for col, values in result.items()},
         coords={"station": ds["station"].values, "time": ds["time"].values},
     )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -200,22 +201,21 @@ def combine(
     columns: Mapping[tuple[str, str], FloatArray],
     n_rows: int,
     unmonitored: Mapping[tuple[str, str], npt.NDArray[np.bool_]] | None = None,
-) -> pd.DataFrame:
+) -> dict[str, npt.NDArray[Any]]:
     """AQI report for rows of one standard from per-indicator concentration columns.
 
     ``columns`` maps ``(pollutant, reading period)`` to aligned concentration arrays
     (NaN = missing).  A pollutant a station does not monitor (no column, or True in
     ``unmonitored``) does not make the report incomplete; a missing value does
-    (HJ 633-2026 completeness rule).  Returns one row per input row with
-    ``aqi``, ``category``, ``primary_pollutants``, ``nonattainment_pollutants``,
-    ``iaqi_<label>`` and ``reason``.
+    (HJ 633-2026 completeness rule).  Returns aligned arrays ``aqi``, ``category``,
+    ``primary_pollutants``, ``nonattainment_pollutants``, ``iaqi_<label>`` and ``reason``.
     """
     indicators = report_indicators(standard, report)
     nan = np.full(n_rows, np.nan)
     labels = [ind.label for ind in indicators]
     matrix = np.empty((n_rows, len(indicators)))
     missing = np.zeros((n_rows, len(indicators)), dtype=bool)
-    reasons: list[ObjectArray] = []
+    reasons: list[tuple[npt.NDArray[np.intp], ObjectArray]] = []
     for k, ind in enumerate(indicators):
         scale = standard.scales[(ind.pollutant, ind.scale_period)]
         fallback = None
@@ -228,60 +228,60 @@ def combine(
         if key in columns:
             skipped = (unmonitored or {}).get(key, np.zeros(n_rows, dtype=bool))
             missing[:, k] = np.isnan(scored.iaqi) & ~skipped
-        tagged = scored.reason.copy()
-        flagged = pd.notna(tagged)
-        tagged[flagged] = ind.label + ":" + tagged[flagged].astype(str)
-        reasons.append(tagged)
+        flagged = np.flatnonzero(np.not_equal(scored.reason, None))
+        reasons.append((flagged, ind.label + ":" + scored.reason[flagged].astype(str)))
     present = ~np.isnan(matrix)
     aqi = np.where(present.any(axis=1), np.nanmax(np.where(present, matrix, -np.inf), axis=1),
                    np.nan)
     aqi = np.where(np.isnan(aqi), np.nan, np.clip(aqi, standard.aqi_floor, None))
-    row_reason = pd.Series([None] * n_rows, dtype=object)
     if standard.incomplete_publish_above is not None:
         required = [k for k, ind in enumerate(indicators)
                     if ind.pollutant not in standard.completeness_ignores]
         complete = ~missing[:, required].any(axis=1)
         withheld = ~complete & (aqi <= standard.incomplete_publish_above)
         aqi = np.where(withheld, np.nan, aqi)
-        row_reason[withheld & present.any(axis=1)] = REASON_INCOMPLETE
-    out = pd.DataFrame({f"iaqi_{label}": matrix[:, k] for k, label in enumerate(labels)})
-    out.insert(0, "aqi", aqi)
-    out.insert(1, "category", category_level(aqi, standard.name))
-    out.insert(2, "primary_pollutants", _pollutants_at(matrix, labels, aqi,
-                                                       standard.primary_above, equal=True))
-    out.insert(3, "nonattainment_pollutants", _pollutants_at(
-        matrix, labels, aqi, standard.nonattainment_above, equal=False))
-    out["reason"] = _join_reasons([*reasons, row_reason.to_numpy()], n_rows)
-    return out
+        rows = np.flatnonzero(withheld & present.any(axis=1))
+        reasons.append((rows, np.full(len(rows), REASON_INCOMPLETE, dtype=object)))
+    return {
+        "aqi": aqi,
+        "category": category_level(aqi, standard.name),
+        "primary_pollutants": _pollutants_at(matrix, labels, aqi, standard.primary_above,
+                                             equal=True),
+        "nonattainment_pollutants": _pollutants_at(matrix, labels, aqi,
+                                                   standard.nonattainment_above, equal=False),
+        **{f"iaqi_{label}": matrix[:, k] for k, label in enumerate(labels)},
+        "reason": _join_reasons(reasons, n_rows),
+    }
 
 
 def _pollutants_at(matrix: FloatArray, labels: list[str], aqi: FloatArray,
-                   threshold: float | None, *, equal: bool) -> pd.Series:
+                   threshold: float | None, *, equal: bool) -> ObjectArray:
     """Comma-joined labels: IAQI == AQI when AQI > threshold (primary pollutants,
     ties all listed), or IAQI > threshold (non-attainment); None when not applicable."""
-    n = len(aqi)
     if threshold is None:
-        return pd.Series([None] * n, dtype=object)
+        return np.full(len(aqi), None, dtype=object)
     hit = (matrix == aqi[:, None]) & (aqi[:, None] > threshold) if equal else matrix > threshold
     return _label_sets(hit, labels)
 
 
-def _label_sets(hit: npt.NDArray[np.bool_], labels: list[str]) -> pd.Series:
+def _label_sets(hit: npt.NDArray[np.bool_], labels: list[str]) -> ObjectArray:
     """Comma-joined labels of the True cells of each row (None for none), via bit codes."""
     codes = hit.astype(np.int64) @ (np.int64(1) << np.arange(len(labels), dtype=np.int64))
-    uniques, inverse = np.unique(codes, return_inverse=True)
     names = np.array([",".join(lb for k, lb in enumerate(labels) if code >> k & 1) or None
-                      for code in uniques], dtype=object)
-    return pd.Series(names[inverse.ravel()], dtype=object)
+                      for code in range(2 ** len(labels))], dtype=object)
+    return names[codes]
 
 
-def _join_reasons(columns: list[ObjectArray], n_rows: int) -> ObjectArray:
-    """Semicolon-joined non-empty reasons per row (None for rows without any)."""
-    out = pd.Series("", index=range(n_rows), dtype=object)
-    for col in columns:
-        present = pd.notna(col)
-        if present.any():
-            part = pd.Series(col, dtype=object)[present]
-            out[present] = out[present] + part + ";"
-    result = out.str.rstrip(";")
-    return result.where(result != "", None).to_numpy(dtype=object)
+def _join_reasons(parts: list[tuple[npt.NDArray[np.intp], ObjectArray]],
+                  n_rows: int) -> ObjectArray:
+    """Semicolon-joined reasons per row (None for rows without any) from sparse parts
+    ``(row positions, reasons)``, in the order of ``parts``."""
+    result = np.full(n_rows, None, dtype=object)
+    rows = np.concatenate([r for r, _ in parts]) if parts else np.array([], dtype=np.intp)
+    if rows.size:
+        texts = np.concatenate([t for _, t in parts])
+        order = np.concatenate([np.full(len(r), k) for k, (r, _) in enumerate(parts)])
+        frame = pd.DataFrame({"row": rows, "order": order, "text": texts})
+        joined = frame.sort_values(["row", "order"]).groupby("row")["text"].agg(";".join)
+        result[joined.index.to_numpy()] = joined.to_numpy()
+    return result

@@ -65,7 +65,7 @@ def test_primary_pollutant_ties_are_all_listed_and_none_up_to_50() -> None:
     low = hour("cn:2", "2017-01-01T01:00Z", pm10=50, pm25=35)
     out = realtime_aqi(readings(tie + low)).set_index("station_id")
     assert out.loc["cn:1", "primary_pollutants"] == "pm10,pm25"
-    assert out.loc["cn:2", "aqi"] == 50 and out.loc["cn:2", "primary_pollutants"] is None
+    assert out.loc["cn:2", "aqi"] == 50 and pd.isna(out.loc["cn:2", "primary_pollutants"])
 
 
 def test_nonattainment_pollutants_only_under_2012() -> None:
@@ -73,7 +73,7 @@ def test_nonattainment_pollutants_only_under_2012() -> None:
     old = realtime_aqi(readings(rows)).iloc[0]
     assert old["nonattainment_pollutants"] == "no2,pm10,pm25"
     new = realtime_aqi(readings(rows), standard="hj633-2026").iloc[0]
-    assert new["nonattainment_pollutants"] is None
+    assert pd.isna(new["nonattainment_pollutants"])
 
 
 def test_completeness_rule_2026_missing_value_withholds_aqi_up_to_100() -> None:

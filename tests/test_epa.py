@@ -93,7 +93,7 @@ def test_daily_report_converts_canonical_units_and_takes_the_maximum() -> None:
     row = out.iloc[0]
     assert row["aqi"] == 126
     assert (row["iaqi_o3_8h"], row["iaqi_pm25"], row["iaqi_co"]) == (126, 102, 90)
-    assert row["primary_pollutants"] is None  # EPA reports no primary pollutant
+    assert pd.isna(row["primary_pollutants"])  # EPA reports no primary pollutant
 
 
 def test_epa_has_no_realtime_report() -> None:
