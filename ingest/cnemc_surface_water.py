@@ -59,6 +59,7 @@ from ingest.base import FileResult, IngestContext, empty_stations
 from ingest.harmonize import canonical_name, local_to_utc
 from ingest.long_readings import ValueColumn, long_readings
 from ingest.qc import apply_qc, parse_values
+from ingest.tabular_load import LayoutError
 from ingest.tabular_load import _decode_problem as decode_problem
 from ingest.tabular_values import QuarantineBuilder
 from ingest.water_sections import load_water_sections
@@ -95,14 +96,15 @@ _TAG = re.compile(r"<[^>]*>")
 _FILE_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
-class LayoutError(ValueError):
-    """The JSON is not a page of the surface-water release; the message says why."""
-
-
 def header_unit(header: str) -> str | None:
     """The unit written in a header's ``<span class='unit'>(...)</span>``, if any."""
     match = _UNIT_SPAN.search(header)
     return match.group(1).strip() if match else None
+
+
+def plain_headers(thead: list[str]) -> list[str]:
+    """Header texts without their HTML unit annotation (``溶解氧<br/>...`` → ``溶解氧``)."""
+    return [h.split("<", 1)[0].strip() for h in thead]
 
 
 def parse_cells(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -179,7 +181,7 @@ def _load(path: Path, encoding: str) -> tuple[list[str], list[Any]]:
 
 def _value_columns(thead: list[str]) -> list[ValueColumn]:
     """The parameter columns of ``thead``; LayoutError naming what is missing or unknown."""
-    plain = [_TAG.sub("", h.split("<", 1)[0]).strip() for h in thead]
+    plain = plain_headers(thead)
     missing = [name for name in SECTION_COLUMNS if name not in plain]
     columns, unknown = [], []
     for position, (header, name) in enumerate(zip(thead, plain, strict=True)):
@@ -235,7 +237,7 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     table = pd.DataFrame([r if ok else [None] * len(thead) for r, ok in zip(rows, width_ok,
                                                                              strict=True)],
                          columns=range(len(thead)), dtype=object)
-    plain = [h.split("<", 1)[0].strip() for h in thead]
+    plain = plain_headers(thead)
     role = {SECTION_COLUMNS[n]: table[i].astype("string").str.strip()
             for i, n in enumerate(plain) if n in SECTION_COLUMNS}
     year = feed.options.get("year")
