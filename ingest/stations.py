@@ -42,10 +42,11 @@ def unlisted_stations(readings: pd.DataFrame, listed: pd.Series, feed: Feed) -> 
     So that every reading's station is in the station table: ``medium`` is water if
     the station has a water parameter, else air; ``source`` is the feed.
     """
+    ids = pd.Series(readings["station_id"].unique())
+    if readings.empty or ids.isin(listed).all():
+        return pd.DataFrame(columns=STATION_COLUMNS)
     pairs = readings[["station_id", "parameter"]].drop_duplicates()
     pairs = pairs[~pairs["station_id"].isin(listed)]
-    if pairs.empty:
-        return pd.DataFrame(columns=STATION_COLUMNS)
     water = pairs["parameter"].map(lambda p: PARAMETERS[p].medium == Medium.WATER)
     per_station = water.groupby(pairs["station_id"].astype(str)).any()
     return pd.DataFrame({
