@@ -47,6 +47,7 @@ from monitor.aqi_scoring import (
     score_scale,
 )
 from monitor.aqi_tables import HJ633_2012, HJ633_2026, AqiStandard
+from monitor.config import AppConfig
 from monitor.epa import to_epa_unit
 from monitor.schema import parameter
 
@@ -339,17 +340,29 @@ def group_aqi(readings: pd.DataFrame, groups: Mapping[str, Hashable], *,
     Chinese practice (HJ 633 clause 4.3, HJ 663): a city's concentration of each
     pollutant is the arithmetic mean of its stations' valid concentrations; the city's
     IAQI and AQI are computed from those means.  ``groups`` maps station_id -> group;
-    stations outside ``groups`` are ignored.
+    stations outside ``groups`` are ignored.  A pollutant none of whose readings in a
+    group is valid is missing there; one no station of the group monitors is not.
+
+    Returns
+    -------
+    One row per group and time, with the columns of :func:`realtime_aqi` and ``group``
+    in place of ``station_id``.
     """
     if report not in _REPORT_DURATION:
         allowed = ", ".join(sorted(_REPORT_DURATION))
         raise ValueError(f"unknown report {report!r}; allowed: {allowed}")
     member = readings["station_id"].map(dict(groups))
-    kept = readings[member.notna() & (readings["flag"] != "invalid")]
-    means = (kept.assign(group=member[kept.index])
-             .groupby(["group", "time", "parameter", "period"], sort=True)["value"].mean()
-             .reset_index())
+    kept = readings[member.notna() & readings["parameter"].isin(AIR_POLLUTANTS)]
+    valid = kept["value"].astype("float64").where(kept["flag"] != "invalid")
+    monitored = (kept["flag_reason"] != NOT_MONITORED if "flag_reason" in kept
+                 else pd.Series(True, index=kept.index))
+    grouped = pd.DataFrame({
+        "group": member[kept.index], "time": kept["time"], "parameter": kept["parameter"],
+        "period": kept["period"], "value": valid, "monitored": monitored,
+    }).groupby(["group", "time", "parameter", "period"], sort=True)
+    means = grouped.agg(value=("value", "mean"), monitored=("monitored", "any")).reset_index()
     means["flag"] = "valid"
+    means["flag_reason"] = np.where(means.pop("monitored"), None, NOT_MONITORED)
     return _aqi_of(means, report, standard, key="group")
 
 
@@ -360,7 +373,7 @@ def city_aqi(readings: pd.DataFrame, stations: pd.DataFrame, *, report: str = "r
     return group_aqi(readings, groups.to_dict(), report=report, standard=standard)
 
 
-def region_aqi(readings: pd.DataFrame, stations: pd.DataFrame, config: Any, *,
+def region_aqi(readings: pd.DataFrame, stations: pd.DataFrame, config: AppConfig, *,
                report: str = "realtime", standard: str | None = None) -> pd.DataFrame:
     """AQI of each configured region (``config.regions``: member cities) from its stations."""
     city = stations.dropna(subset=["city"]).set_index("station_id")["city"]

@@ -16,6 +16,7 @@ from monitor.aqi import (
     group_aqi,
     realtime_aqi,
     region_aqi,
+    standard_at,
 )
 from monitor.aqi_tables import HJ633_2026
 from monitor.config import AppConfig
@@ -187,3 +188,18 @@ def test_categories_names_colours_and_advice() -> None:
 def test_unknown_report_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown report 'weekly'; allowed: daily, realtime"):
         group_aqi(readings(hour("cn:1", "2026-05-01T01:00Z")), {"cn:1": "a"}, report="weekly")
+
+
+def test_group_pollutant_all_invalid_is_missing_not_unmonitored() -> None:
+    t = "2026-05-01T01:00Z"
+    frame = readings(hour("cn:1", t) + hour("cn:2", t))
+    frame.loc[frame["parameter"] == "co", "flag"] = "invalid"
+    out = group_aqi(frame, {"cn:1": "a", "cn:2": "a"}).iloc[0]
+    assert np.isnan(out["aqi"]) and out["reason"] == "incomplete_aqi_not_published"
+    frame.loc[frame["parameter"] == "co", ["flag", "flag_reason"]] = ["valid", NOT_MONITORED]
+    assert group_aqi(frame, {"cn:1": "a", "cn:2": "a"}).iloc[0]["aqi"] == 43
+
+
+def test_standard_at_a_date() -> None:
+    assert standard_at("2026-02-28T15:59Z").name == "hj633-2012"
+    assert standard_at(pd.Timestamp("2026-03-01", tz="Asia/Shanghai")).name == "hj633-2026"
