@@ -77,7 +77,7 @@ def render_cap(
     """
     tz = cfg.schedule.timezone
     words = labels()
-    level, kind = words["level"][issuance.level], words["kind"][issuance.kind]
+    level, kind = words["level"][issuance.level.label], words["kind"][issuance.kind]
     sender = cfg.smtp.sender
     alert = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
     _sub(alert, "identifier", issuance.id)
@@ -90,7 +90,7 @@ def render_cap(
         _sub(alert, "references",
              f"{sender},{previous.id},{cap_time(previous.created_at, tz)}")
     lifted = issuance.kind == IssuanceKind.LIFT
-    shown = words["level"][previous.level] if lifted and previous else level
+    shown = words["level"][previous.level.label] if lifted and previous else level
     description = "\n".join(evidence_lines(issuance.evidence))
     for lang, tag in _LANGUAGES:
         event = (f"重污染天气{shown['zh']}预警" if lang == "zh"
@@ -114,7 +114,7 @@ def render_cap(
                  else f"{event} {kind['en']}: {name}")
             _sub(info, "description", description)
             _sub(info, "instruction", issuance.measures[region_id][lang])
-            _pair(info, "parameter", "level", issuance.level.value)
+            _pair(info, "parameter", "level", issuance.level.label)
             _pair(info, "parameter", "issuanceKind", issuance.kind.value)
             for city, city_level in issuance.city_levels.get(region_id, {}).items():
                 _pair(info, "parameter", "cityLevel", f"{city}={city_level}")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from alerts.config import AlertsConfig, SmtpLogin, check_regions, load_alerts_config, smtp_login
-from alerts.decision import Level, RegionalDecision
+from alerts.decision import RegionalDecision, parse_grade
 from alerts.issuance import confirm, override
 from alerts.report import as_json, format_table, notice_rows
 from alerts.sender import SendReport, send_due
@@ -73,7 +73,7 @@ def cli_consult(args: argparse.Namespace, config: AppConfig) -> int:
                                   f"configured: {', '.join(sorted(config.regions))}")
             check_regions(cfg, regions)
             decision = RegionalDecision(
-                level=Level.parse(args.level), regions=regions, decided_at=now,
+                level=parse_grade(args.level), regions=regions, decided_at=now,
                 evidence={"source": "level given by hand (jointwatch consult --level)",
                           "by": getpass.getuser()},
             )
@@ -87,7 +87,8 @@ def cli_consult(args: argparse.Namespace, config: AppConfig) -> int:
     result = run.consultation
     print(f"{result.outcome}: {result.detail}")
     if result.issuance is not None and result.outcome == "issued":
-        print(f"issuance {result.issuance.id} ({result.issuance.kind}, {result.issuance.level}, "
+        print(f"issuance {result.issuance.id} ({result.issuance.kind}, "
+              f"{result.issuance.level.label}, "
               f"{result.issuance.status}) regions: {', '.join(result.issuance.regions)}")
     if run.sending is not None:
         _print_report(run.sending)
@@ -102,12 +103,12 @@ def cli_confirm(args: argparse.Namespace, config: AppConfig) -> int:
         if args.level is not None:
             if not args.reason:
                 raise ValueError("--level needs --reason")
-            result = override(engine, args.issuance, Level.parse(args.level), args.reason,
+            result = override(engine, args.issuance, parse_grade(args.level), args.reason,
                               by, config, cfg, utcnow())
             print(f"override: {result.outcome}: {result.detail}")
         else:
             record = confirm(engine, args.issuance, by, utcnow())
-            print(f"confirmed {record.id} ({record.kind}, {record.level}) by {by}; "
+            print(f"confirmed {record.id} ({record.kind}, {record.level.label}) by {by}; "
                   "its notices are queued (jointwatch send)")
     except (ConfigError, ValueError, LookupError) as exc:
         return _fail(exc)

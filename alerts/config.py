@@ -45,15 +45,15 @@ from pydantic import (
     field_validator,
 )
 
-from alerts.decision import Level
 from monitor.config import AppConfig, ConfigError, _check_timezone, _read_toml
+from monitor.warning_grades import Grade
 
 #: File name of the alert configuration inside the config directory.
 ALERTS_FILE = "alerts.toml"
 #: Default SQLite file of the alert state, inside the data directory.
 STATE_FILE = "alerts.sqlite"
 #: Every level needs measures text per region (``none``: what a lift tells the region).
-MEASURE_LEVELS: tuple[Level, ...] = tuple(Level)
+MEASURE_LEVELS: tuple[str, ...] = tuple(g.label for g in Grade)
 
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -160,12 +160,17 @@ class RegionNotice(_Model):
     recipients: list[Address] = Field(min_length=1)
     #: Administrative division code (GB/T 2260), used as the CAP geocode.
     geocode: str = Field(pattern=r"^\d{6}$")
-    measures: dict[Level, Measures]
+    #: Measures per level name (``none blue yellow orange red``).
+    measures: dict[str, Measures]
 
     @field_validator("measures")
     @classmethod
-    def _every_level(cls, value: dict[Level, Measures]) -> dict[Level, Measures]:
-        missing = [lv.value for lv in MEASURE_LEVELS if lv not in value]
+    def _every_level(cls, value: dict[str, Measures]) -> dict[str, Measures]:
+        unknown = [k for k in value if k not in MEASURE_LEVELS]
+        if unknown:
+            raise ValueError(f"unknown level(s) {', '.join(unknown)}; "
+                             f"levels: {', '.join(MEASURE_LEVELS)}")
+        missing = [lv for lv in MEASURE_LEVELS if lv not in value]
         if missing:
             raise ValueError(f"no measures for level(s) {', '.join(missing)}")
         return value

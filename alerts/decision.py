@@ -1,9 +1,10 @@
-"""The input of an issuance: warning levels and the regional decision.
+"""The input of an issuance: the regional decision (levels are ``monitor.warning_grades.Grade``).
 
 The forecasting side (issue 4) produces a :class:`RegionalDecision`; until it
 exists, ``jointwatch consult --level orange --regions beijing,tianjin`` builds one
-by hand.  This module imports nothing from the rest of ``alerts`` so the forecast
-code can depend on it without pulling in SMTP, SQLAlchemy or APScheduler.
+by hand.  This module imports nothing from the rest of ``alerts`` (only the core's
+``Grade``), so the forecast code can use it without pulling in SMTP, SQLAlchemy or
+APScheduler.
 
 References
 ----------
@@ -18,33 +19,19 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
+from monitor.warning_grades import Grade
 
-class Level(StrEnum):
-    """Warning level of a heavy-pollution episode; ``NONE`` means no warning (lift)."""
 
-    NONE = "none"
-    BLUE = "blue"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        """Position in the order none < blue < yellow < orange < red."""
-        return list(Level).index(self)
-
-    @classmethod
-    def parse(cls, value: str) -> Level:
-        """The level named ``value`` (case-insensitive), or a ValueError listing the names."""
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            raise ValueError(
-                f"unknown warning level {value!r}; allowed: {', '.join(lv.value for lv in cls)}"
-            ) from None
+def parse_grade(value: str) -> Grade:
+    """The warning grade named ``value`` (``none blue yellow orange red``, any case)."""
+    try:
+        return Grade[value.strip().upper()]
+    except KeyError:
+        raise ValueError(
+            f"unknown warning level {value!r}; allowed: {', '.join(g.label for g in Grade)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ class RegionalDecision:
     Attributes
     ----------
     level
-        The regional level every covered region applies (``Level.NONE`` = lift).
+        The regional warning grade every covered region applies (``Grade.NONE`` = lift).
     regions
         Region ids (keys of ``AppConfig.regions``) the decision covers, in order.
     city_levels
@@ -67,9 +54,9 @@ class RegionalDecision:
         When the decision was made (timezone-aware).
     """
 
-    level: Level
+    level: Grade
     regions: tuple[str, ...]
-    city_levels: Mapping[str, Mapping[str, Level]] = field(default_factory=dict)
+    city_levels: Mapping[str, Mapping[str, Grade]] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from alerts.cap import render_cap
 from alerts.config import AlertsConfig, check_regions
-from alerts.decision import Level, RegionalDecision
+from alerts.decision import RegionalDecision
 from alerts.message import render_notice
 from alerts.state import (
     IssuanceKind,
@@ -43,6 +43,7 @@ from alerts.state import (
     notices,
 )
 from monitor.config import AppConfig
+from monitor.warning_grades import Grade
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ class Consultation:
 
     #: issued / unchanged / awaiting-confirmation
     outcome: str
-    level: Level
-    level_in_force: Level
+    level: Grade
+    level_in_force: Grade
     issuance: IssuanceRecord | None
     detail: str
 
@@ -86,13 +87,13 @@ def pending(conn: Connection) -> IssuanceRecord | None:
     return None if row is None else IssuanceRecord.from_row(row)
 
 
-def issuance_kind(level: Level, current: Level) -> IssuanceKind:
+def issuance_kind(level: Grade, current: Grade) -> IssuanceKind:
     """Kind of the issuance moving the regional level from ``current`` to ``level`` (≠)."""
-    if current == Level.NONE:
+    if current == Grade.NONE:
         return IssuanceKind.NEW
-    if level == Level.NONE:
+    if level == Grade.NONE:
         return IssuanceKind.LIFT
-    return IssuanceKind.ESCALATE if level.rank > current.rank else IssuanceKind.DEESCALATE
+    return IssuanceKind.ESCALATE if level > current else IssuanceKind.DEESCALATE
 
 
 def round_up(moment: datetime, step: timedelta) -> datetime:
@@ -123,7 +124,7 @@ def _record(
     outcome: str, issuance_id: str | None, detail: str,
 ) -> None:
     conn.execute(insert(consultations).values(
-        run_at=now, trigger=trigger, level=decision.level.value if decision else None,
+        run_at=now, trigger=trigger, level=decision.level.label if decision else None,
         regions=list(decision.regions) if decision else None, outcome=outcome,
         issuance_id=issuance_id, detail=detail,
     ))
@@ -141,7 +142,7 @@ def _build(
     decision: RegionalDecision, current: IssuanceRecord | None, config: AppConfig,
     cfg: AlertsConfig, now: datetime, confirmed_by: str | None,
 ) -> IssuanceRecord:
-    kind = issuance_kind(decision.level, current.level if current else Level.NONE)
+    kind = issuance_kind(decision.level, current.level if current else Grade.NONE)
     regions = list(decision.regions)
     if current is not None:
         regions += [r for r in current.regions if r not in regions]
@@ -157,9 +158,10 @@ def _build(
         previous_id=current.id if current else None,
         status=IssuanceStatus.CONFIRMED if confirm_now else IssuanceStatus.PENDING,
         regions=regions,
-        city_levels={r: {c: Level(v).value for c, v in cities.items()}
+        city_levels={r: {c: Grade(v).label for c, v in cities.items()}
                      for r, cities in decision.city_levels.items()},
-        measures={r: cfg.regions[r].measures[decision.level].model_dump() for r in regions},
+        measures={r: cfg.regions[r].measures[decision.level.label].model_dump()
+                  for r in regions},
         evidence=dict(decision.evidence),
         decided_at=decision.decided_at,
         created_at=now,
@@ -179,18 +181,19 @@ def _consult(
     if unknown:
         raise ValueError(f"unknown region(s) {unknown}; configured: {sorted(config.regions)}")
     current = in_force(conn, now)
-    current_level = current.level if current else Level.NONE
+    current_level = current.level if current else Grade.NONE
     waiting = pending(conn)
     if waiting is not None and waiting.level == decision.level:
-        detail = f"{decision.level} already awaits confirmation as {waiting.id}"
+        detail = f"{decision.level.label} already awaits confirmation as {waiting.id}"
         _record(conn, now, trigger, decision, "awaiting-confirmation", waiting.id, detail)
         return Consultation("awaiting-confirmation", decision.level, current_level, waiting,
                             detail)
     if waiting is not None:
         _withdraw(conn, waiting.id, IssuanceStatus.SUPERSEDED,
-                  f"superseded at {now.isoformat()} by a {decision.level} decision")
+                  f"superseded at {now.isoformat()} by a {decision.level.label} decision")
     if decision.level == current_level:
-        detail = f"level {current_level} unchanged" + (f" ({current.id})" if current else "")
+        detail = (f"level {current_level.label} unchanged"
+                  + (f" ({current.id})" if current else ""))
         _record(conn, now, trigger, decision, "unchanged", None, detail)
         return Consultation("unchanged", decision.level, current_level, current, detail)
     record = _build(decision, current, config, cfg, now, confirmed_by)
@@ -205,7 +208,8 @@ def _consult(
             recipients=list(cfg.regions[region].recipients), message=msg.as_bytes(),
             status=status, attempts=0, next_attempt_at=now,
         ))
-    detail = (f"{record.kind} {current_level} -> {record.level}, {len(record.regions)} "
+    detail = (f"{record.kind} {current_level.label} -> {record.level.label}, "
+              f"{len(record.regions)} "
               f"region(s), effective {record.effective_at.isoformat()}, {record.status}")
     _record(conn, now, trigger, decision, "issued", record.id, detail)
     return Consultation("issued", decision.level, current_level, record, detail)
@@ -281,7 +285,7 @@ def confirm_due(engine: Engine, now: datetime) -> list[str]:
 
 
 def override(
-    engine: Engine, issuance_id: str, level: Level, reason: str, by: str,
+    engine: Engine, issuance_id: str, level: Grade, reason: str, by: str,
     config: AppConfig, cfg: AlertsConfig, now: datetime,
 ) -> Consultation:
     """Replace the decision behind ``issuance_id`` by ``level``, for ``reason`` (dashboard, CLI).
@@ -298,16 +302,16 @@ def override(
             raise LookupError(f"no issuance {issuance_id!r}")
         if record.status == IssuanceStatus.PENDING:
             _withdraw(conn, issuance_id, IssuanceStatus.OVERRIDDEN,
-                      f"overridden by {by}: {level} ({reason})")
+                      f"overridden by {by}: {level.label} ({reason})")
         elif record.status != IssuanceStatus.CONFIRMED:
             raise ValueError(f"issuance {issuance_id} is {record.status}; nothing to override")
         decision = RegionalDecision(
             level=level,
             regions=tuple(record.regions),
-            city_levels={r: {c: Level(v) for c, v in cities.items()}
+            city_levels={r: {c: Grade[v.upper()] for c, v in cities.items()}
                          for r, cities in record.city_levels.items()},
             evidence={**record.evidence, "override": {
-                "of": issuance_id, "from_level": record.level.value, "to_level": level.value,
+                "of": issuance_id, "from_level": record.level.label, "to_level": level.label,
                 "by": by, "reason": reason}},
             decided_at=now,
         )

@@ -55,8 +55,8 @@ def render_notice(
     context = {
         "issuance": issuance,
         "previous": previous,
-        "previous_level": words["level"][previous.level] if previous else None,
-        "level": words["level"][issuance.level],
+        "previous_level": words["level"][previous.level.label] if previous else None,
+        "level": words["level"][issuance.level.label],
         "kind": words["kind"][issuance.kind],
         "labels": words,
         "region": {"name": region.name, "name_en": region.name_en or region.name},

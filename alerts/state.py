@@ -53,7 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 
-from alerts.decision import Level
+from monitor.warning_grades import Grade
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -217,7 +217,7 @@ class IssuanceRecord:
 
     id: str
     kind: IssuanceKind
-    level: Level
+    level: Grade
     previous_id: str | None
     status: IssuanceStatus
     regions: list[str]
@@ -237,12 +237,14 @@ class IssuanceRecord:
     def from_row(cls, row: Mapping[str, Any]) -> IssuanceRecord:
         values = dict(row)
         values["kind"] = IssuanceKind(values["kind"])
-        values["level"] = Level(values["level"])
+        values["level"] = Grade[values["level"].upper()]
         values["status"] = IssuanceStatus(values["status"])
         return cls(**values)
 
     def as_row(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        row["level"] = self.level.label
+        return row
 
 
 def load_issuance(conn: Connection, issuance_id: str) -> IssuanceRecord | None:

@@ -15,13 +15,14 @@ from sqlalchemy import Engine, select
 
 from alerts.cap import CAP_XSD
 from alerts.config import AlertsConfig, load_alerts_config
-from alerts.decision import Level, RegionalDecision
+from alerts.decision import RegionalDecision
 from alerts.issuance import consult
 from alerts.report import notice_rows, sync_figures
 from alerts.sender import send_due
 from alerts.state import NoticeStatus, attempts, notices, open_state
 from alerts.testing import Gate, free_port, local_smtp_settings, make_config_dir, smtp_server
 from monitor.config import AppConfig, load_config
+from monitor.warning_grades import Grade
 
 PROJECT = Path(__file__).resolve().parent.parent
 BTH = ("beijing", "tianjin", "hebei")
@@ -38,7 +39,7 @@ def setup(tmp_path: Path, port: int) -> tuple[AppConfig, AlertsConfig, Engine, P
 
 
 def queue_orange(engine: Engine, config: AppConfig, cfg: AlertsConfig) -> str:
-    d = RegionalDecision(Level.ORANGE, BTH, decided_at=T0, evidence={"summary": "test"})
+    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, evidence={"summary": "test"})
     return consult(engine, d, config, cfg, T0).issuance.id
 
 
@@ -179,7 +180,7 @@ def test_sender_killed_after_server_accepted_resends_with_same_message_id(
 def test_two_senders_at_once_deliver_each_notice_once(tmp_path: Path) -> None:
     port = free_port()
     config, cfg, engine, ddir = setup(tmp_path, port)
-    for level, hours in ((Level.YELLOW, 0), (Level.RED, 1)):
+    for level, hours in ((Grade.YELLOW, 0), (Grade.RED, 1)):
         at = T0 + timedelta(hours=hours)
         consult(engine, RegionalDecision(level, BTH, decided_at=at), config, cfg, at)
     with smtp_server(port) as server:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from alerts.cap import CAP_NS, CAP_XSD
 from alerts.config import AlertsConfig, load_alerts_config
-from alerts.decision import Level, RegionalDecision
+from alerts.decision import RegionalDecision, parse_grade
 from alerts.issuance import confirm, confirm_due, consult, in_force, override
 from alerts.state import (
     IssuanceKind,
@@ -28,6 +28,7 @@ from alerts.state import (
 )
 from alerts.testing import local_smtp_settings, make_config_dir
 from monitor.config import AppConfig, ConfigError, load_config
+from monitor.warning_grades import Grade
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 Beijing time, eve of the March 2026 episode
 BTH = ("beijing", "tianjin", "hebei")
@@ -41,10 +42,10 @@ def setup(tmp_path: Path, **settings: str) -> tuple[AppConfig, AlertsConfig, obj
     return config, cfg, open_state(cfg.state_url(tmp_path))
 
 
-def decision(level: Level, at: datetime, regions: tuple[str, ...] = BTH) -> RegionalDecision:
+def decision(level: Grade, at: datetime, regions: tuple[str, ...] = BTH) -> RegionalDecision:
     return RegionalDecision(
         level=level, regions=regions, decided_at=at,
-        city_levels={"hebei": {"石家庄市": Level.RED, "保定市": level}} if "hebei" in regions
+        city_levels={"hebei": {"石家庄市": Grade.RED, "保定市": level}} if "hebei" in regions
         else {},
         evidence={"summary": "PM2.5 daily AQI > 200 forecast for 3 days", "rule": "test"},
     )
@@ -69,7 +70,7 @@ def count(engine: object, table: object) -> int:
 
 def test_new_issuance_one_notice_per_region_same_id_and_effective_time(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
-    result = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0)
+    result = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0)
     assert result.outcome == "issued"
     record = result.issuance
     assert record.kind == IssuanceKind.NEW and record.previous_id is None
@@ -84,8 +85,8 @@ def test_new_issuance_one_notice_per_region_same_id_and_effective_time(tmp_path:
         text = msg.get_body(("plain",)).get_content()
         html = msg.get_body(("html",)).get_content()
         assert "橙色" in text and "orange" in text and "2026-03-03 10:00" in text
-        assert cfg.regions[region].measures[Level.ORANGE].zh in text
-        assert cfg.regions[region].measures[Level.ORANGE].en in html
+        assert cfg.regions[region].measures["orange"].zh in text
+        assert cfg.regions[region].measures["orange"].en in html
         assert "PM2.5 daily AQI > 200 forecast for 3 days" in text
     assert "石家庄市：红色" in messages["hebei"].get_body(("plain",)).get_content()
     # the same CAP document goes to every region, and it is valid CAP 1.2
@@ -110,29 +111,29 @@ def test_new_issuance_one_notice_per_region_same_id_and_effective_time(tmp_path:
 
 def test_same_level_again_issues_nothing(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
-    first = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0)
+    first = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0)
     later = T0 + timedelta(hours=6)
-    again = consult(engine, decision(Level.ORANGE, later), config, cfg, later)
+    again = consult(engine, decision(Grade.ORANGE, later), config, cfg, later)
     assert again.outcome == "unchanged" and again.issuance.id == first.issuance.id
     assert count(engine, issuances) == 1 and count(engine, notices) == 3
     assert count(engine, consultations) == 2
     # a lift when nothing is in force is "unchanged" as well
     _c2, _cfg2, fresh = setup(tmp_path / "other")
-    assert consult(fresh, decision(Level.NONE, T0), config, cfg, T0).outcome == "unchanged"
+    assert consult(fresh, decision(Grade.NONE, T0), config, cfg, T0).outcome == "unchanged"
     assert count(fresh, notices) == 0
 
 
 @pytest.mark.parametrize(
     ("second", "kind", "msg_type"),
-    [(Level.RED, IssuanceKind.ESCALATE, "Update"),
-     (Level.YELLOW, IssuanceKind.DEESCALATE, "Update"),
-     (Level.NONE, IssuanceKind.LIFT, "Cancel")],
+    [(Grade.RED, IssuanceKind.ESCALATE, "Update"),
+     (Grade.YELLOW, IssuanceKind.DEESCALATE, "Update"),
+     (Grade.NONE, IssuanceKind.LIFT, "Cancel")],
 )
 def test_change_of_level_references_previous_issuance(
-    tmp_path: Path, second: Level, kind: IssuanceKind, msg_type: str
+    tmp_path: Path, second: Grade, kind: IssuanceKind, msg_type: str
 ) -> None:
     config, cfg, engine = setup(tmp_path)
-    first = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0).issuance
+    first = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0).issuance
     later = T0 + timedelta(hours=6)
     # the new decision covers fewer regions: the dropped one is still told
     result = consult(engine, decision(second, later, ("beijing", "tianjin")), config, cfg, later)
@@ -140,7 +141,7 @@ def test_change_of_level_references_previous_issuance(
     assert result.outcome == "issued"
     assert record.kind == kind and record.previous_id == first.id
     assert record.regions == ["beijing", "tianjin", "hebei"]
-    expected_lead = timedelta(0) if second == Level.NONE else timedelta(hours=24)
+    expected_lead = timedelta(0) if second == Grade.NONE else timedelta(hours=24)
     assert record.effective_at == later + expected_lead
     messages = stored_messages(engine, record.id)
     assert len(messages) == 3
@@ -156,14 +157,14 @@ def test_change_of_level_references_previous_issuance(
     assert references == f"{cfg.smtp.sender},{first.id},2026-03-02T10:00:00+08:00"
     with engine.connect() as conn:
         now_in_force = in_force(conn, later)
-    assert (now_in_force is None) == (second == Level.NONE)
+    assert (now_in_force is None) == (second == Grade.NONE)
 
 
 def test_expired_warning_is_no_longer_in_force(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
-    first = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0).issuance
+    first = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0).issuance
     after_expiry = first.expires_at + timedelta(minutes=1)
-    result = consult(engine, decision(Level.ORANGE, after_expiry), config, cfg, after_expiry)
+    result = consult(engine, decision(Grade.ORANGE, after_expiry), config, cfg, after_expiry)
     assert result.outcome == "issued" and result.issuance.kind == IssuanceKind.NEW
     assert result.issuance.previous_id is None
 
@@ -171,14 +172,14 @@ def test_expired_warning_is_no_longer_in_force(tmp_path: Path) -> None:
 def test_region_without_recipients_writes_nothing(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
     with pytest.raises(ConfigError, match=r"alerts\.toml: regions\.zhejiang"):
-        consult(engine, decision(Level.RED, T0, ("beijing", "zhejiang")), config, cfg, T0)
+        consult(engine, decision(Grade.RED, T0, ("beijing", "zhejiang")), config, cfg, T0)
     assert count(engine, issuances) == count(engine, notices) == 0
     assert count(engine, consultations) == 0
 
 
 def test_confirmation_step_holds_notices_until_confirmed(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path, **{"issuance.confirmation_required": "true"})
-    record = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0).issuance
+    record = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0).issuance
     assert record.status == IssuanceStatus.PENDING
     assert record.auto_confirm_at == T0 + timedelta(hours=1)
     with engine.connect() as conn:
@@ -186,7 +187,7 @@ def test_confirmation_step_holds_notices_until_confirmed(tmp_path: Path) -> None
         statuses = set(conn.execute(select(notices.c.status)).scalars())
     assert statuses == {NoticeStatus.HELD}
     # the same decision again waits for the same issuance
-    again = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0)
+    again = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0)
     assert again.outcome == "awaiting-confirmation" and again.issuance.id == record.id
     confirmed = confirm(engine, record.id, "duty officer", T0 + timedelta(minutes=5))
     assert confirmed.status == IssuanceStatus.CONFIRMED
@@ -198,9 +199,9 @@ def test_confirmation_step_holds_notices_until_confirmed(tmp_path: Path) -> None
 
 def test_auto_confirm_deadline_and_superseding(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path, **{"issuance.confirmation_required": "true"})
-    first = consult(engine, decision(Level.YELLOW, T0), config, cfg, T0).issuance
+    first = consult(engine, decision(Grade.YELLOW, T0), config, cfg, T0).issuance
     # a different decision before confirmation supersedes the pending issuance
-    second = consult(engine, decision(Level.ORANGE, T0 + timedelta(minutes=10)), config, cfg,
+    second = consult(engine, decision(Grade.ORANGE, T0 + timedelta(minutes=10)), config, cfg,
                      T0 + timedelta(minutes=10)).issuance
     with engine.connect() as conn:
         status = dict(conn.execute(select(issuances.c.id, issuances.c.status)).all())
@@ -214,12 +215,12 @@ def test_auto_confirm_deadline_and_superseding(tmp_path: Path) -> None:
 
 def test_override_replaces_pending_level_with_reason(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path, **{"issuance.confirmation_required": "true"})
-    pending = consult(engine, decision(Level.ORANGE, T0), config, cfg, T0).issuance
+    pending = consult(engine, decision(Grade.ORANGE, T0), config, cfg, T0).issuance
     later = T0 + timedelta(minutes=20)
-    result = override(engine, pending.id, Level.RED, "upwind plume seen on satellite",
+    result = override(engine, pending.id, Grade.RED, "upwind plume seen on satellite",
                       "centre director", config, cfg, later)
     record = result.issuance
-    assert result.outcome == "issued" and record.level == Level.RED
+    assert result.outcome == "issued" and record.level == Grade.RED
     assert record.status == IssuanceStatus.CONFIRMED
     assert record.confirmed_by == "centre director"
     assert record.evidence["override"]["reason"] == "upwind plume seen on satellite"
@@ -229,23 +230,24 @@ def test_override_replaces_pending_level_with_reason(tmp_path: Path) -> None:
                            ).scalar_one()
     assert old == IssuanceStatus.OVERRIDDEN
     with pytest.raises(ValueError, match="reason"):
-        override(engine, record.id, Level.NONE, " ", "x", config, cfg, later)
+        override(engine, record.id, Grade.NONE, " ", "x", config, cfg, later)
 
 
 def test_regional_decision_input_is_checked() -> None:
-    assert Level.parse(" Orange ") == Level.ORANGE
-    assert [lv.rank for lv in Level] == [0, 1, 2, 3, 4]
+    assert parse_grade(" Orange ") == Grade.ORANGE
+    with pytest.raises(ValueError, match="unknown warning level 'purple'"):
+        parse_grade("purple")
     with pytest.raises(ValueError, match="timezone-aware"):
-        RegionalDecision(Level.RED, BTH, decided_at=datetime(2026, 3, 2, 10))
+        RegionalDecision(Grade.RED, BTH, decided_at=datetime(2026, 3, 2, 10))
     with pytest.raises(ValueError, match="at least one region"):
-        RegionalDecision(Level.RED, (), decided_at=T0)
+        RegionalDecision(Grade.RED, (), decided_at=T0)
     with pytest.raises(ValueError, match="not in regions"):
-        RegionalDecision(Level.RED, ("beijing",), {"hebei": {"保定市": Level.RED}},
+        RegionalDecision(Grade.RED, ("beijing",), {"hebei": {"保定市": Grade.RED}},
                          decided_at=T0)
 
 
 def test_effective_time_is_rounded_up_to_the_whole_hour(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
     at = T0 + timedelta(minutes=7, seconds=3, microseconds=5)
-    record = consult(engine, decision(Level.BLUE, at), config, cfg, at).issuance
+    record = consult(engine, decision(Grade.BLUE, at), config, cfg, at).issuance
     assert record.effective_at == T0 + timedelta(hours=25)
