@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import SAMPLES
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.base import FileResult, IngestContext
 from ingest.cnemc_surface_water import file_date, header_unit, parse_cells, read
@@ -118,6 +120,12 @@ def test_parse_cells() -> None:
         "<span title='原始值：1.008037E+07'>10080370</span>"]))
     assert list(text) == ["7.6", "--", "8.1", "--", "1.008037E+07"]
     assert list(remark) == [None, None, None, "当天质控不合格", None]
+
+
+@given(st.floats(min_value=0, max_value=1e9, allow_nan=False))
+def test_title_value_survives_any_display_rounding(raw: float) -> None:
+    text, remark = parse_cells(pd.Series([f"<span title='原始值：{raw!r}'>{raw:.1f}</span>"]))
+    assert float(text.iloc[0]) == raw and remark.iloc[0] is None
 
 
 def test_year_from_file_name_wins_then_option(feed: Feed, config: AppConfig,

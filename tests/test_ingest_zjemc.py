@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SAMPLES
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import canonical_name
@@ -132,6 +134,13 @@ def test_unknown_station_quarantined_rest_kept(feed: Feed, config: AppConfig,
     assert (refused["source_row"], refused["field"], refused["raw"]) == (
         len(lines) + 1, "site", stranger)
     assert refused["reason"].startswith("unknown station")
+
+
+@given(st.permutations([*LATE.required, "", "PM25_level", "PM25_color", "sort"]),
+       st.permutations(EARLY.required))
+def test_layout_recognised_in_any_column_order(late: list[str], early: list[str]) -> None:
+    assert detect_layout(late) is LATE
+    assert detect_layout(early) is EARLY
 
 
 def test_late_rows_without_sitecode_or_time_quarantined(feed: Feed, config: AppConfig,
