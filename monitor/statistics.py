@@ -243,16 +243,16 @@ def _moving_mean(frame: pd.DataFrame, hours: int, min_hours: int) -> ValidStatis
     values = frame.to_numpy()
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
-    total = filled.copy()
-    count = present.astype(np.int64)
+    total = filled.copy(order="K")
+    count = present.astype(np.int16, order="K")  # at most ``hours`` per window
     for lag in range(1, hours):
         total[lag:] += filled[:-lag]
         count[lag:] += present[:-lag]
     valid = count >= min_hours
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(valid, total / count, np.nan)
-    value = pd.DataFrame(mean, index=frame.index, columns=frame.columns)
-    n_valid = pd.DataFrame(count, index=frame.index, columns=frame.columns)
+    mean = np.full_like(total, np.nan)
+    np.divide(total, count, out=mean, where=valid)
+    value = pd.DataFrame(mean, index=frame.index, columns=frame.columns, copy=False)
+    n_valid = pd.DataFrame(count, index=frame.index, columns=frame.columns, copy=False)
     return ValidStatistic(value, n_valid, _codes(valid, Reason.TOO_FEW_HOURS))
 
 
