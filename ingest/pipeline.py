@@ -311,7 +311,7 @@ def feed_status(config: AppConfig, store: Store, now: pd.Timestamp) -> pd.DataFr
     latest = latest[latest["source"].isin(config.feeds)]
     silent = [f for f in config.feeds if f not in set(latest["source"])]
     frame = pd.concat([latest, pd.DataFrame({"source": silent, "region": ""})],
-                      ignore_index=True)
+                      ignore_index=True).astype({"stations": "Int64"})
     interval = frame["source"].map(lambda f: pd.Timedelta(config.feeds[f].expected_interval))
     frame["age"] = now - pd.to_datetime(frame["latest"], utc=True)
     frame["stale"] = frame["latest"].isna() | (frame["age"] > interval)
@@ -325,8 +325,8 @@ def cli_status(args: argparse.Namespace, config: AppConfig) -> int:
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
     frame = feed_status(config, _open_store(args), now)
     if args.json:
-        frame = frame.assign(age=frame["age"].map(
-            lambda a: None if pd.isna(a) else a.total_seconds()))
+        seconds = frame["age"].map(lambda a: None if pd.isna(a) else a.total_seconds())
+        frame = frame.drop(columns="age").assign(age_seconds=seconds)
     else:
         frame = frame.assign(stale=frame["stale"].map({True: "STALE", False: ""}))
     _print_frame(frame, args.json, "no feeds configured")

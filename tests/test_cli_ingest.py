@@ -83,7 +83,7 @@ def test_status_marks_stale_feeds_against_now(cli: Cli) -> None:
     fresh = json.loads(cli("status", "--json", "--now", "2026-03-03T02:30")[1])
     assert {r["region"] for r in fresh} == {"", "beijing", "tianjin", "hebei"}
     assert not any(r["stale"] for r in fresh)
-    assert {r["age"] for r in fresh} == {5400.0}
+    assert {r["age_seconds"] for r in fresh} == {5400.0}
     stale = json.loads(cli("status", "--json", "--now", "2026-03-03T11:01+08:00")[1])
     assert all(r["stale"] for r in stale)
     table = cli("status", "--now", "2026-03-03T04:00Z")[1]
