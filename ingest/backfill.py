@@ -52,9 +52,9 @@ from ingest.pipeline import (
     IngestSummary,
     _known_stations,
     file_sha256,
-    load_reference_stations,
     read_for_commit,
 )
+from ingest.stations import load_reference_stations, station_updates
 from monitor.config import AppConfig
 from monitor.schema import STATION_COLUMNS
 from monitor.store import IngestedFile, Store
@@ -133,9 +133,10 @@ class _Backfill:
         files: list[IngestedFile] = []
         discovered: list[pd.DataFrame] = []
         for ingested, stations in results:
-            self.stations = _known_stations(self.stations, stations)
+            updates = station_updates(self.stations, stations)
+            self.stations = _known_stations(self.stations, updates)
             files.append(ingested)
-            discovered.append(stations)
+            discovered.append(updates)
             entry = ingested.entry
             self.counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
                                        quarantined=entry.quarantined,
