@@ -121,8 +121,8 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
 
 
-def _combined_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One int64 per row identifying the combination of ``columns``."""
+def combined_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 per row identifying the combination of values in ``columns``."""
     key = np.zeros(len(frame), dtype="int64")
     for column in columns:
         codes, uniques = _codes(frame[column])
@@ -140,7 +140,7 @@ def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
     if not is25.any() or not is10.any():
         return mask
     pm = is25 | is10
-    key = _combined_key(readings.loc[pm], ["station_id", "time", "period", "source"])
+    key = combined_key(readings, ["station_id", "time", "period", "source"])[pm]
     values = readings["value"].to_numpy(dtype="float64", na_value=np.nan)[pm]
     rows = np.flatnonzero(pm)
     sub25, sub10 = is25[pm], is10[pm]
@@ -168,9 +168,13 @@ def stuck_mask(
     """
     n = len(readings)
     mask = np.zeros(n, dtype=bool)
+    no_history = history is None or history.empty
+    if no_history and n and (readings["time"].max() - readings["time"].min()
+                             < pd.Timedelta(hours=stuck_hours - 1)):
+        return mask  # e.g. one hourly file: no run can be long enough
     both = readings[["station_id", "parameter", "source", "period", "time", "value"]]
     origin = np.arange(n)
-    if history is not None and not history.empty:
+    if not no_history:
         both = pd.concat([history[both.columns], both], ignore_index=True)
         origin = np.concatenate([np.full(len(history), -1), origin])
     floor = both["parameter"].astype(object).map(STUCK_FLOORS).to_numpy(
@@ -183,7 +187,7 @@ def stuck_mask(
     if stamps.max() - stamps.min() < (stuck_hours - 1) * 3600:
         return mask  # e.g. one hourly file without history: no run can be long enough
     both, origin = both.loc[eligible], origin[eligible]
-    series = _combined_key(both, ["station_id", "parameter", "source"])
+    series = combined_key(both, ["station_id", "parameter", "source"])
     if np.bincount(series).max() < stuck_hours:
         return mask
     times = stamps

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import NativeName, local_to_utc
-from ingest.qc import apply_qc
+from ingest.qc import apply_qc, combined_key
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
 from ingest.tabular_values import (
@@ -76,14 +76,17 @@ def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return text.agg(" ".join, axis=1) if len(columns) > 1 else text[columns[0]]
 
 
-def _parse_distinct(text: pd.Series, fmt: str | None) -> pd.Series:
-    """``pd.to_datetime`` of each distinct text once (an hourly file has one timepoint)."""
+def _parse_distinct(text: pd.Series, fmt: str | None, timezone: str | None) -> pd.Series:
+    """Each distinct text parsed once (an hourly file has one timepoint), in UTC if a
+    ``timezone`` is given, else naive local."""
     codes, uniques = pd.factorize(text.astype("string").str.strip())
     parsed = pd.to_datetime(pd.Series(uniques, dtype="string"), format=fmt or "ISO8601",
                             errors="coerce")
-    local = pd.Series(np.append(parsed.to_numpy(dtype="datetime64[ns]"),
-                                np.datetime64("NaT", "ns"))[codes], index=text.index)
-    return local
+    if timezone is not None:
+        parsed = local_to_utc(parsed, timezone).dt.tz_localize(None)
+    stamps = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    result = pd.Series(stamps[codes], index=text.index)
+    return result.dt.tz_localize("UTC") if timezone is not None else result
 
 
 def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) -> pd.Series:
@@ -93,10 +96,10 @@ def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) 
     """
     spec = opts.time
     if spec.column is not None:
-        local = _parse_distinct(frame[spec.column], spec.format)
+        return _parse_distinct(frame[spec.column], spec.format, timezone)
     else:
         if spec.date is not None:
-            day = _parse_distinct(frame[spec.date], spec.format)
+            day = _parse_distinct(frame[spec.date], spec.format, None)
         else:
             parts = {k: pd.to_numeric(frame[getattr(spec, k)], errors="coerce")
                      for k in ("year", "month", "day")}
@@ -172,9 +175,9 @@ class _Rows:
     def drop_duplicates(self, keys: pd.DataFrame, content: pd.DataFrame) -> None:
         """Count exact repeats of an earlier row as duplicates; quarantine conflicting ones."""
         kept = np.flatnonzero(self.keep)
-        same_key = keys.iloc[kept].duplicated(keep="first").to_numpy()
-        if not same_key.any():
+        if not pd.Index(combined_key(keys.iloc[kept], list(keys.columns))).has_duplicates:
             return
+        same_key = keys.iloc[kept].duplicated(keep="first").to_numpy()
         both = pd.concat([keys, content], axis=1).iloc[kept]
         exact = np.zeros(len(self.keep), dtype=bool)
         exact[kept] = both.duplicated(keep="first").to_numpy()
@@ -342,7 +345,7 @@ def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
                         notes=loaded.notes)
     for note in loaded.notes:
         log.info("%s: %s", path, note)
-    return TabularResult(result.check(), rows.frame, rows.keep, station)
+    return TabularResult(result, rows.frame, rows.keep, station)
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:

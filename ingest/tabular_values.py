@@ -47,6 +47,9 @@ def parse_column(cells: pd.Series, missing: list[str],
     A column already numeric (typed by pyarrow) is taken as it is; text goes through
     :func:`ingest.qc.parse_values`, or is read as compass points when ``compass``.
     """
+    if not compass and pd.api.types.is_numeric_dtype(cells.dtype):
+        values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        return values, np.where(np.isnan(values), "missing", None).astype(object)
     if not compass:
         values, reasons = parse_values(cells, missing)
         return values, reasons.to_numpy(dtype=object)
@@ -98,7 +101,8 @@ def coded(values: np.ndarray | list[str]) -> Coded:
 
 
 def _categorical(column: Coded) -> pd.Categorical:
-    return pd.Categorical.from_codes(column[0], categories=pd.Index(column[1], dtype=object))
+    dtype = pd.CategoricalDtype(pd.Index(column[1], dtype=object))
+    return pd.Categorical.from_codes(column[0], dtype=dtype, validate=False)
 
 
 def readings_frame(source: str, source_file: str, station_id: Coded, time: np.ndarray,
@@ -116,13 +120,12 @@ def readings_frame(source: str, source_file: str, station_id: Coded, time: np.nd
     constant = (np.zeros(n, dtype="int64"), np.array([source], dtype=object))
     return pd.DataFrame({
         "station_id": _categorical(station_id),
-        "time": pd.DatetimeIndex(time).tz_localize("UTC").as_unit("s"),
+        "time": pd.DatetimeIndex(time.astype("datetime64[s]"), dtype="datetime64[s, UTC]"),
         "period": _categorical(period),
         "parameter": _categorical(parameter),
         "value": value,
         "unit": _categorical((unit[0][parameter[0]] if n else parameter[0], unit[1])),
-        "flag": pd.Categorical.from_codes(np.zeros(n, dtype="int8"),
-                                          categories=[Flag.VALID.value]),
+        "flag": _categorical((np.zeros(n, dtype="int8"), np.array([Flag.VALID.value]))),
         "flag_reason": pd.Series(reason, dtype=object),
         "source": _categorical(constant),
         "source_file": _categorical((constant[0], np.array([source_file], dtype=object))),
