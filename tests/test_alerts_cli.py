@@ -153,3 +153,21 @@ def test_consult_without_forecast_source_records_no_decision(
     code, _out, err = run(capsys, cdir, tmp_path / "var", "consult", "--now")
     assert code == 1
     assert "no decision: decision source 'jw_no_such_module:decide' cannot be imported" in err
+
+
+def test_consult_as_of_a_given_time_without_sending(
+    tmp_path: Path, port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cdir = make_config_dir(tmp_path / "config", local_smtp_settings(port))
+    ddir = tmp_path / "var"
+    code, out, _ = run(capsys, cdir, ddir, "consult", "--now", "2026-03-02T10:20+08:00",
+                       "--level", "blue", "--regions", "beijing", "--no-send")
+    assert code == 0
+    assert "effective 2026-03-03T03:00:00+00:00" in out  # +24 h, rounded up to the hour
+    assert "sent" not in out
+    code, out, _ = run(capsys, cdir, ddir, "notices", "--json")
+    (row,) = json.loads(out)["notices"]
+    assert (row["region"], row["status"], row["attempts"]) == ("beijing", "queued", 0)
+    code, _out, err = run(capsys, cdir, ddir, "consult", "--now", "2026-03-02T10:20",
+                          "--level", "blue")
+    assert code == 2 and "give a time zone offset" in err

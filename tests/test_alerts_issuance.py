@@ -251,3 +251,15 @@ def test_effective_time_is_rounded_up_to_the_whole_hour(tmp_path: Path) -> None:
     at = T0 + timedelta(minutes=7, seconds=3, microseconds=5)
     record = consult(engine, decision(Grade.BLUE, at), config, cfg, at).issuance
     assert record.effective_at == T0 + timedelta(hours=25)
+
+
+def test_evidence_text_is_escaped_in_the_html_part(tmp_path: Path) -> None:
+    config, cfg, engine = setup(tmp_path)
+    d = RegionalDecision(Grade.YELLOW, ("beijing",), decided_at=T0,
+                         evidence={"summary": "AQI <b>& 210</b>", "cities": ["北京市"]})
+    record = consult(engine, d, config, cfg, T0).issuance
+    msg = stored_messages(engine, record.id)["beijing"]
+    html = msg.get_body(("html",)).get_content()
+    assert "AQI &lt;b&gt;&amp; 210&lt;/b&gt;" in html and "<b>&" not in html
+    assert "AQI <b>& 210</b>" in msg.get_body(("plain",)).get_content()
+    assert 'cities: ["北京市"]' in msg.get_body(("plain",)).get_content()
