@@ -277,11 +277,15 @@ def _join_reasons(parts: list[tuple[npt.NDArray[np.intp], ObjectArray]],
     """Semicolon-joined reasons per row (None for rows without any) from sparse parts
     ``(row positions, reasons)``, in the order of ``parts``."""
     result = np.full(n_rows, None, dtype=object)
-    rows = np.concatenate([r for r, _ in parts]) if parts else np.array([], dtype=np.intp)
-    if rows.size:
-        texts = np.concatenate([t for _, t in parts])
-        order = np.concatenate([np.full(len(r), k) for k, (r, _) in enumerate(parts)])
-        frame = pd.DataFrame({"row": rows, "order": order, "text": texts})
-        joined = frame.sort_values(["row", "order"]).groupby("row")["text"].agg(";".join)
-        result[joined.index.to_numpy()] = joined.to_numpy()
+    if not parts:
+        return result
+    rows = np.concatenate([r for r, _ in parts])
+    texts = np.concatenate([t for _, t in parts])
+    order = np.lexsort((np.repeat(np.arange(len(parts)), [len(r) for r, _ in parts]), rows))
+    rows, texts = rows[order], texts[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1] if rows.size else rows
+    rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.r_[starts, rows.size]))
+    for r in range(int(rank.max()) + 1 if rows.size else 0):
+        at = rank == r
+        result[rows[at]] = texts[at] if r == 0 else result[rows[at]] + ";" + texts[at]
     return result
