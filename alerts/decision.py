@@ -52,6 +52,10 @@ class RegionalDecision:
         rule fired and why); stored with the issuance and shown in the notice.
     decided_at
         When the decision was made (timezone-aware).
+    effective_at
+        The common effective start the decision prescribes (timezone-aware), or None
+        to let the issuance use issue time + ``[issuance] lead_time``.  Ignored for a
+        lift, which takes effect after ``lift_lead_time``.
     """
 
     level: Grade
@@ -59,10 +63,13 @@ class RegionalDecision:
     city_levels: Mapping[str, Mapping[str, Grade]] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    effective_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.decided_at.tzinfo is None:
-            raise ValueError("RegionalDecision.decided_at must be timezone-aware")
+        for name in ("decided_at", "effective_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"RegionalDecision.{name} must be timezone-aware")
         if not self.regions:
             raise ValueError("RegionalDecision.regions must name at least one region")
         unknown = set(self.city_levels) - set(self.regions)

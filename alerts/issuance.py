@@ -5,8 +5,9 @@ A consultation compares the decided regional level with the level in force:
 * same level → nothing is issued and nothing is mailed;
 * otherwise one issuance is created: ``new`` (nothing in force), ``escalate`` /
   ``de-escalate`` (higher / lower than in force) or ``lift`` (level ``none``),
-  referencing the issuance it replaces, with one common effective time
-  (issue time + lead time) and expiry for every region, and one notice per
+  referencing the issuance it replaces, with one common effective time (the
+  decision's, else issue time + lead time rounded up to the hour) and expiry for
+  every region, and one notice per
   region — the decision's regions plus, for updates and lifts, every region of the
   replaced issuance, so no region is left applying a level that changed.
 
@@ -149,7 +150,10 @@ def _build(
     check_regions(cfg, regions)
     confirm_now = confirmed_by is not None or not cfg.issuance.confirmation_required
     lead = cfg.issuance.lift_lead_time if kind == IssuanceKind.LIFT else cfg.issuance.lead_time
-    effective = round_up(now + lead, cfg.issuance.effective_step)
+    if decision.effective_at is not None and kind != IssuanceKind.LIFT:
+        effective = decision.effective_at
+    else:
+        effective = round_up(now + lead, cfg.issuance.effective_step)
     auto = cfg.issuance.auto_confirm_after
     return IssuanceRecord(
         id=_new_id(now),

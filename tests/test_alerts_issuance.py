@@ -263,3 +263,13 @@ def test_evidence_text_is_escaped_in_the_html_part(tmp_path: Path) -> None:
     assert "AQI &lt;b&gt;&amp; 210&lt;/b&gt;" in html and "<b>&" not in html
     assert "AQI <b>& 210</b>" in msg.get_body(("plain",)).get_content()
     assert 'cities: ["北京市"]' in msg.get_body(("plain",)).get_content()
+
+
+def test_effective_time_prescribed_by_the_decision_is_used(tmp_path: Path) -> None:
+    config, cfg, engine = setup(tmp_path)
+    start = datetime(2026, 3, 3, 20, 0, tzinfo=UTC)  # 04:00 Beijing time
+    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, effective_at=start)
+    record = consult(engine, d, config, cfg, T0).issuance
+    assert record.effective_at == start and record.expires_at == start + timedelta(days=3)
+    with pytest.raises(ValueError, match="effective_at must be timezone-aware"):
+        RegionalDecision(Grade.RED, BTH, decided_at=T0, effective_at=datetime(2026, 3, 4))
