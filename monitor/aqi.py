@@ -40,6 +40,7 @@ from monitor.aqi_scoring import (
     categories,
     category,
     category_level,
+    check_report,
     combine,
     get_standard,
     report_indicators,
@@ -142,7 +143,7 @@ def score(
             values = to_epa_unit(values, pollutant, unit, scale.unit)
         sub_fb = None if fb is None else np.broadcast_to(fb, conc.shape)[rows]
         if sub_fb is not None and unit is not None and scale.fallback_period:
-            fb_unit = std.scale(pollutant, scale.fallback_period).unit
+            fb_unit = resolve_scale(std, pollutant, scale.fallback_period).unit
             sub_fb = to_epa_unit(sub_fb, pollutant, unit, fb_unit)
         result = score_scale(std, scale, values, sub_fb)
         iaqi_out[rows] = result.iaqi
@@ -348,9 +349,7 @@ def group_aqi(readings: pd.DataFrame, groups: Mapping[str, Hashable], *,
     One row per group and time, with the columns of :func:`realtime_aqi` and ``group``
     in place of ``station_id``.
     """
-    if report not in _REPORT_DURATION:
-        allowed = ", ".join(sorted(_REPORT_DURATION))
-        raise ValueError(f"unknown report {report!r}; allowed: {allowed}")
+    check_report(report)
     member = readings["station_id"].map(dict(groups))
     kept = readings[member.notna() & readings["parameter"].isin(AIR_POLLUTANTS)]
     valid = kept["value"].astype("float64").where(kept["flag"] != "invalid")

@@ -37,7 +37,6 @@ from monitor.epa import EPA_2024
 
 FloatArray = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
-BoolArray = npt.NDArray[np.bool_]
 ArrayLike = npt.ArrayLike
 
 #: Every standard, by name.
@@ -60,7 +59,6 @@ def get_standard(name: str) -> AqiStandard:
         raise ValueError(
             f"unknown standard {name!r}; allowed: {', '.join(sorted(STANDARDS))}"
         ) from None
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +119,7 @@ def score_scale(
         period = scale.fallback_period or ""
         fb_conc = np.full(conc.shape, np.nan) if fallback is None else np.broadcast_to(
             np.asarray(fallback, dtype="float64"), conc.shape)
-        replacement = score_scale(standard, standard.scale(scale.pollutant, period),
+        replacement = score_scale(standard, resolve_scale(standard, scale.pollutant, period),
                                   fb_conc).iaqi
         if standard.fallback_at_least_top:  # a fallback value below its scale counts too
             replacement = np.where(fb_conc >= 0, np.fmax(replacement, scale.top_index),
@@ -157,7 +155,6 @@ def resolve_scale(standard: AqiStandard, pollutant: str, period: str) -> Scale:
                      f"allowed: {', '.join(periods)}")
 
 
-
 def category_level(aqi: ArrayLike, standard: str = "hj633-2026") -> FloatArray:
     """Category level 1-6 of each AQI (NaN for NaN), HJ 633 Table 2 / EPA Table 1."""
     cats = get_standard(standard).categories
@@ -183,13 +180,23 @@ def category(level: int, standard: str = "hj633-2026") -> Category:
     return get_standard(standard).categories[level - 1]
 
 
+#: The reports a standard may define.
+REPORTS: tuple[str, ...] = ("daily", "realtime")
+
+
+def check_report(report: str) -> None:
+    """ValueError listing :data:`REPORTS` unless ``report`` is one of them."""
+    if report not in REPORTS:
+        raise ValueError(f"unknown report {report!r}; allowed: {', '.join(REPORTS)}")
+
+
 def report_indicators(standard: AqiStandard, report: str) -> tuple[Indicator, ...]:
     """Indicators of the ``realtime`` or ``daily`` report; ValueError if there is none."""
-    if report not in ("realtime", "daily"):
-        raise ValueError(f"unknown report {report!r}; allowed: daily, realtime")
+    check_report(report)
     indicators = standard.realtime if report == "realtime" else standard.daily
     if not indicators:
-        others = [s.name for s in STANDARDS.values() if s.realtime and report == "realtime"]
+        others = [s.name for s in STANDARDS.values()
+                  if (s.realtime if report == "realtime" else s.daily)]
         raise ValueError(f"{standard.name} defines no {report} report; "
                          f"standards with one: {', '.join(others)}")
     return indicators

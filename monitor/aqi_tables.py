@@ -171,19 +171,6 @@ class AqiStandard:
     #: Sensitive groups named in the health advice, per pollutant (HJ 633-2026).
     sensitive_groups: dict[str, str] = field(default_factory=dict)
 
-    def scale(self, pollutant: str, period: str) -> Scale:
-        """The scale of ``pollutant`` for ``period``; ValueError listing what exists."""
-        try:
-            return self.scales[(pollutant, period)]
-        except KeyError:
-            pollutants = sorted({p for p, _ in self.scales})
-            if pollutant not in pollutants:
-                raise ValueError(f"unknown pollutant {pollutant!r} for {self.name}; "
-                                 f"allowed: {', '.join(pollutants)}") from None
-            periods = sorted(q for p, q in self.scales if p == pollutant)
-            raise ValueError(f"unknown period {period!r} for {pollutant} in {self.name}; "
-                             f"allowed: {', '.join(periods)}") from None
-
 
 _CN_INDEX = (0, 50, 100, 150, 200, 300, 400, 500)
 _UG, _MG = "ug/m3", "mg/m3"
