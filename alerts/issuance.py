@@ -22,10 +22,13 @@ transaction: either all regions are queued or none is.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -104,6 +107,19 @@ def round_up(moment: datetime, step: timedelta) -> datetime:
     return epoch + steps * step
 
 
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas series
+        return value.tolist()
+    return str(value)
+
+
+def storable_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """``evidence`` as plain JSON data (times as ISO text, numpy values as Python numbers)."""
+    return json.loads(json.dumps(dict(evidence), default=_json_default, ensure_ascii=False))
+
+
 def _new_id(now: datetime) -> str:
     return f"JW-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
@@ -166,7 +182,7 @@ def _build(
                      for r, cities in decision.city_levels.items()},
         measures={r: cfg.regions[r].measures[decision.level.label].model_dump()
                   for r in regions},
-        evidence=dict(decision.evidence),
+        evidence=storable_evidence(decision.evidence),
         decided_at=decision.decided_at,
         created_at=now,
         effective_at=effective,
@@ -213,8 +229,8 @@ def _consult(
             status=status, attempts=0, next_attempt_at=now,
         ))
     detail = (f"{record.kind} {current_level.label} -> {record.level.label}, "
-              f"{len(record.regions)} "
-              f"region(s), effective {record.effective_at.isoformat()}, {record.status}")
+              f"{len(record.regions)} region(s), effective {record.effective_at.isoformat()}, "
+              f"{record.status}")
     _record(conn, now, trigger, decision, "issued", record.id, detail)
     return Consultation("issued", decision.level, current_level, record, detail)
 

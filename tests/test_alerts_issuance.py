@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from email.policy import default
 from pathlib import Path
@@ -273,3 +273,17 @@ def test_effective_time_prescribed_by_the_decision_is_used(tmp_path: Path) -> No
     assert record.effective_at == start and record.expires_at == start + timedelta(days=3)
     with pytest.raises(ValueError, match="effective_at must be timezone-aware"):
         RegionalDecision(Grade.RED, BTH, decided_at=T0, effective_at=datetime(2026, 3, 4))
+
+
+def test_forecast_evidence_with_numpy_and_times_is_stored_as_json(tmp_path: Path) -> None:
+    import numpy as np
+
+    config, cfg, engine = setup(tmp_path)
+    evidence = {"aqi": np.array([212.0, 305.5]), "max": np.float64(305.5),
+                "days": [date(2026, 3, 3), date(2026, 3, 4)], "k": np.int64(2)}
+    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, evidence=evidence)
+    record = consult(engine, d, config, cfg, T0).issuance
+    with engine.connect() as conn:
+        stored = conn.execute(select(issuances.c.evidence)).scalar_one()
+    assert stored == record.evidence == {
+        "aqi": [212.0, 305.5], "max": 305.5, "days": ["2026-03-03", "2026-03-04"], "k": 2}
