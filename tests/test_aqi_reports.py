@@ -203,3 +203,29 @@ def test_group_pollutant_all_invalid_is_missing_not_unmonitored() -> None:
 def test_standard_at_a_date() -> None:
     assert standard_at("2026-02-28T15:59Z").name == "hj633-2012"
     assert standard_at(pd.Timestamp("2026-03-01", tz="Asia/Shanghai")).name == "hj633-2026"
+
+
+def test_thresholds_on_both_sides() -> None:
+    t2012, t2026 = "2017-01-01T01:00Z", "2026-05-01T01:00Z"
+    zero = dict.fromkeys(SIX, 0.0)
+    # AQI range 1-500 in 2026: all zero -> 1; under 2012 -> 0
+    rows = hour("cn:z", t2026, **zero) + hour("cn:z", t2012, **zero)
+    assert realtime_aqi(readings(rows))["aqi"].tolist() == [0, 1]
+    # primary pollutant only above 50: NO2 1-h 100 -> 50 (none), 102 -> 51 (no2)
+    rows = hour("cn:a", t2026, **{**zero, "no2": 100}) + hour("cn:b", t2026,
+                                                             **{**zero, "no2": 102})
+    out = realtime_aqi(readings(rows)).set_index("station_id")
+    assert out["aqi"].tolist() == [50, 51]
+    assert pd.isna(out.loc["cn:a", "primary_pollutants"])
+    assert out.loc["cn:b", "primary_pollutants"] == "no2"
+    # non-attainment (2012) above IAQI 100: NO2 1-h 200 -> 100 (no), 202 -> 101 (yes)
+    rows = hour("cn:a", t2012, no2=200) + hour("cn:b", t2012, no2=202)
+    out = realtime_aqi(readings(rows)).set_index("station_id")
+    assert pd.isna(out.loc["cn:a", "nonattainment_pollutants"])
+    assert out.loc["cn:b", "nonattainment_pollutants"] == "no2"
+    # completeness (2026): O3 missing, AQI of the rest 100 -> withheld, 101 -> published
+    rows = [r for r in hour("cn:a", t2026, no2=200) + hour("cn:b", t2026, no2=202)
+            if r[2] != "o3"]
+    rows += [("cn:a", t2026, "o3", "1h", np.nan), ("cn:b", t2026, "o3", "1h", np.nan)]
+    out = realtime_aqi(readings(rows)).set_index("station_id")
+    assert np.isnan(out.loc["cn:a", "aqi"]) and out.loc["cn:b", "aqi"] == 101
