@@ -7,7 +7,7 @@ merge, ledger), then, in the same run, reads the same files with
 ``pyarrow.csv.read_csv`` alone as the baseline (best of 3).  Prints readings/s, MB/s,
 the ratio of ingest time to the pyarrow baseline, the share of the adapter alone
 (timed separately), and the time of a re-ingest (every file skipped by the ledger).
-The machine may be shared: the process CPU time is printed beside the wall time.
+The machine may be shared: every phase prints its process CPU time beside the wall time.
 
 Run: ``.venv/bin/python benchmarks/ingest.py [--data DIR] [--feed ID] [--batch N]``
 """
@@ -18,7 +18,9 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 # This script is named like the ``ingest`` package; run as a file, its own folder (first on
 # sys.path) would shadow the package, so drop it before importing jointwatch.
@@ -37,6 +39,7 @@ from monitor.config import AppConfig, load_config  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def archive_config(feed_id: str, data_root: Path) -> AppConfig:
@@ -47,24 +50,24 @@ def archive_config(feed_id: str, data_root: Path) -> AppConfig:
     return config.model_copy(update={"feeds": {feed_id: feed}})
 
 
-def time_pyarrow_baseline(files: list[Path], repeat: int = 3) -> tuple[float, int]:
-    """Best-of-``repeat`` seconds to read every file with ``pyarrow.csv.read_csv``; rows read."""
-    best, rows = float("inf"), 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        rows = sum(pacsv.read_csv(f).num_rows for f in files)
-        best = min(best, time.perf_counter() - start)
-    return best, rows
+def timed(func: Callable[[], T]) -> tuple[T, float, float]:
+    """``func()``, its wall-clock seconds and this process's CPU seconds (all threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def time_adapter_alone(config: AppConfig, feed_id: str, files: list[Path]) -> float:
-    """Seconds for the adapter (+ accounting checks) on every file, without the store."""
+def read_with_pyarrow(files: list[Path]) -> int:
+    """Rows of every file read with ``pyarrow.csv.read_csv`` (the baseline)."""
+    return sum(pacsv.read_csv(f).num_rows for f in files)
+
+
+def run_adapter_alone(config: AppConfig, feed_id: str, files: list[Path]) -> None:
+    """The adapter and the accounting checks on every file, without the store."""
     feed = config.feeds[feed_id]
     ctx = IngestContext(config=config, stations=load_reference_stations(config))
-    start = time.perf_counter()
     for path in files:
         read_for_commit(path, "", feed, ctx)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -84,26 +87,28 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="jw-bench-") as tmp:
         store = Store(Path(tmp))
-        start, cpu = time.perf_counter(), time.process_time()
-        summary = run_ingest(config, store, batch_readings=args.batch)
-        ingest_s, ingest_cpu = time.perf_counter() - start, time.process_time() - cpu
-        start = time.perf_counter()
-        again = run_ingest(config, store)
-        reingest_s = time.perf_counter() - start
-    adapter_s = time_adapter_alone(config, args.feed, files)
-    baseline_s, csv_rows = time_pyarrow_baseline(files)
+        summary, ingest_s, ingest_cpu = timed(
+            lambda: run_ingest(config, store, batch_readings=args.batch))
+        again, reingest_s, _ = timed(lambda: run_ingest(config, store))
+    _, adapter_s, adapter_cpu = timed(lambda: run_adapter_alone(config, args.feed, files))
+    baseline = [timed(lambda: read_with_pyarrow(files)) for _ in range(3)]
+    csv_rows, baseline_s, baseline_cpu = min(baseline, key=lambda t: t[1])
 
     total = summary.total
     print(f"feed {args.feed}: {len(files)} files, {megabytes:.1f} MB, {csv_rows} CSV rows")
-    print(f"ingest: {ingest_s:.2f} s, {total.rows_read} records -> {total.readings} readings "
-          f"({total.stored} stored, {total.quarantined} quarantined, "
-          f"{total.duplicates} duplicates)")
+    print(f"ingest: {ingest_s:.2f} s wall, {ingest_cpu:.2f} s CPU; {total.rows_read} records "
+          f"-> {total.readings} readings ({total.stored} stored, {total.quarantined} "
+          f"quarantined, {total.duplicates} duplicates)")
     print(f"  {total.readings / ingest_s:,.0f} readings/s, {megabytes / ingest_s:.2f} MB/s "
-          f"(process CPU {ingest_cpu:.2f} s)")
-    print(f"  of which the adapter alone (parse, harmonize, QC): {adapter_s:.2f} s; store, "
-          f"ledger and pipeline: {ingest_s - adapter_s:.2f} s")
-    print(f"pyarrow.csv.read_csv alone: {baseline_s:.2f} s, {megabytes / baseline_s:.1f} MB/s")
-    print(f"ratio ingest / pyarrow.csv: {ingest_s / baseline_s:.1f}x")
+          f"(per CPU second: {total.readings / ingest_cpu:,.0f} readings, "
+          f"{megabytes / ingest_cpu:.2f} MB)")
+    print(f"  the adapter alone (parse, harmonize, QC): {adapter_s:.2f} s wall, "
+          f"{adapter_cpu:.2f} s CPU; so store + ledger + pipeline: "
+          f"{ingest_cpu - adapter_cpu:.2f} s CPU")
+    print(f"pyarrow.csv.read_csv alone (best of 3): {baseline_s:.2f} s wall, "
+          f"{baseline_cpu:.2f} s CPU, {megabytes / baseline_s:.1f} MB/s")
+    print(f"ratio ingest / pyarrow.csv: {ingest_s / baseline_s:.0f}x wall, "
+          f"{ingest_cpu / baseline_cpu:.0f}x CPU")
     print(f"re-ingest (all {again.total.files_skipped} files skipped by the ledger): "
           f"{reingest_s:.2f} s")
 
