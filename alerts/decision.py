@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.warning_grades import Grade
 
@@ -77,6 +77,44 @@ class RegionalDecision:
             raise ValueError(
                 f"RegionalDecision.city_levels names regions not in regions: {sorted(unknown)}"
             )
+
+
+class ForecastDecision(Protocol):
+    """What :func:`from_forecast_decision` reads from the forecast side's decision
+    (``monitor.decision.RegionalDecision``), without importing the forecasting stack."""
+
+    @property
+    def level(self) -> Grade: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+    @property
+    def city_levels(self) -> Mapping[str, Mapping[str, Grade]]: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def issue_time(self) -> datetime: ...
+    @property
+    def effective_start(self) -> datetime: ...
+    @property
+    def evidence(self) -> Mapping[str, Any]: ...
+
+
+def from_forecast_decision(decision: ForecastDecision) -> RegionalDecision:
+    """The issuance input for a regional decision made by the forecasting core.
+
+    The rule that fired and why become the ``summary`` and ``rule`` of the evidence
+    (shown first in the notices); the forecast's common effective start is kept.
+    """
+    return RegionalDecision(
+        level=decision.level,
+        regions=tuple(decision.regions),
+        city_levels=decision.city_levels,
+        evidence={"summary": decision.why, "rule": decision.rule, **decision.evidence},
+        decided_at=decision.issue_time,
+        effective_at=decision.effective_start,
+    )
 
 
 #: A function that makes the decision for a scheduled consultation:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from alerts.cap import CAP_NS, CAP_XSD
 from alerts.config import AlertsConfig, load_alerts_config
-from alerts.decision import RegionalDecision, parse_grade
+from alerts.decision import RegionalDecision, from_forecast_decision, parse_grade
 from alerts.issuance import confirm, confirm_due, consult, in_force, override
 from alerts.state import (
     IssuanceKind,
@@ -287,3 +287,22 @@ def test_forecast_evidence_with_numpy_and_times_is_stored_as_json(tmp_path: Path
         stored = conn.execute(select(issuances.c.evidence)).scalar_one()
     assert stored == record.evidence == {
         "aqi": [212.0, 305.5], "max": 305.5, "days": ["2026-03-03", "2026-03-04"], "k": 2}
+
+
+def test_decision_of_the_forecasting_core_drives_an_issuance(tmp_path: Path) -> None:
+    forecast_side = pytest.importorskip("monitor.decision")
+    config, cfg, engine = setup(tmp_path)
+    start = datetime(2026, 3, 3, 16, 0, tzinfo=UTC)  # local midnight, >= 24 h after T0
+    made = forecast_side.RegionalDecision(
+        level=Grade.ORANGE, area="jjj", regions=BTH,
+        city_levels={"hebei": {"石家庄市": Grade.RED, "保定市": Grade.ORANGE}},
+        own_levels={"hebei": {"石家庄市": Grade.RED, "保定市": Grade.YELLOW}},
+        rule="k_of_n(k=2)", why="2 of 15 member cities reach orange (2 needed)",
+        issue_time=T0, effective_start=start, evidence={"cities": {"hebei": {}}},
+    )
+    record = consult(engine, from_forecast_decision(made), config, cfg, T0).issuance
+    assert record.effective_at == start and record.level == Grade.ORANGE
+    assert record.city_levels["hebei"] == {"石家庄市": "red", "保定市": "orange"}
+    assert record.evidence["summary"] == "2 of 15 member cities reach orange (2 needed)"
+    text = stored_messages(engine, record.id)["hebei"].get_body(("plain",)).get_content()
+    assert "2 of 15 member cities reach orange" in text and "2026-03-04 00:00" in text
