@@ -287,19 +287,23 @@ class Store:
         result.attrs.update(period=period)
         return result
 
+    def latest_by_station(self, flags: Iterable[str] | None = USABLE_FLAGS) -> pd.DataFrame:
+        """Latest reading time per feed and station: source, station_id, time_max."""
+        filter_ = None if flags is None else ds.field("flag").isin(list(flags))
+        table = self.partitions.open_dataset().to_table(columns=["source", "station_id", "time"],
+                                                        filter=filter_)
+        return (table.group_by(["source", "station_id"])
+                .aggregate([("time", "max")]).to_pandas())
+
     def latest_by_feed_region(self, flags: Iterable[str] | None = USABLE_FLAGS) -> pd.DataFrame:
         """Latest reading time per feed and region: source, region, latest, stations.
 
         ``region`` is empty for stations without a region in the station table.
         """
-        filter_ = None if flags is None else ds.field("flag").isin(list(flags))
-        table = self.partitions.open_dataset().to_table(columns=["source", "station_id", "time"],
-                                                        filter=filter_)
         columns = ["source", "region", "latest", "stations"]
-        if table.num_rows == 0:
+        per_station = self.latest_by_station(flags)
+        if per_station.empty:
             return pd.DataFrame(columns=columns)
-        per_station = (table.group_by(["source", "station_id"])
-                       .aggregate([("time", "max")]).to_pandas())
         regions = self.state.stations()[["station_id", "region"]]
         per_station = per_station.merge(regions, on="station_id", how="left")
         per_station["region"] = per_station["region"].fillna("")

@@ -44,6 +44,19 @@ class Grade(IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    @property
+    def colour(self) -> str:
+        """Display colour of the grade (its name: 蓝/黄/橙/红色预警; grey for no warning)."""
+        return GRADE_COLOURS[self]
+
+
+#: Display colours of the warning grades, named by the grading standard itself
+#: (blue, yellow, orange and red warnings); no warning is grey.
+GRADE_COLOURS: dict[Grade, str] = {
+    Grade.NONE: "#9E9E9E", Grade.BLUE: "#1E6FD9", Grade.YELLOW: "#FFD400",
+    Grade.ORANGE: "#FF7E00", Grade.RED: "#E00000",
+}
+
 
 @dataclass(frozen=True)
 class GradeResult:

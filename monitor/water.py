@@ -33,6 +33,11 @@ from monitor.schema import Flag
 WORSE_THAN_V = 6
 #: Roman numerals of the class codes, for display.
 CLASS_NAMES: dict[int, str] = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
+#: Display colours of the class codes.  GB 3838-2002 defines none; these follow the usual
+#: convention of national surface-water quality maps (I-II blue, III green, IV yellow,
+#: V orange, worse than V red).
+CLASS_COLOURS: dict[int, str] = {1: "#1F8BFF", 2: "#1F8BFF", 3: "#22B14C", 4: "#FFD400",
+                                 5: "#FF7E00", 6: "#E00000"}
 
 ArrayLike = Sequence[float] | np.ndarray | pd.Series | float
 #: One water-body type for all values, or one per value (``river``, ``lake``, ``reservoir``).
