@@ -118,8 +118,8 @@ def from_forecast_decision(decision: ForecastDecision) -> RegionalDecision:
 
 
 #: A function that makes the decision for a scheduled consultation:
-#: ``(app_config, now) -> RegionalDecision | None`` (None: no forecast available).
-DecisionSource = Callable[[Any, datetime], "RegionalDecision | None"]
+#: ``(app_config, now) -> RegionalDecision | ForecastDecision | None`` (None: no forecast).
+DecisionSource = Callable[[Any, datetime], "RegionalDecision | ForecastDecision | None"]
 
 
 def load_decision_source(target: str) -> DecisionSource:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from alerts.config import AlertsConfig, SmtpLogin
-from alerts.decision import RegionalDecision, load_decision_source
+from alerts.decision import RegionalDecision, from_forecast_decision, load_decision_source
 from alerts.issuance import Consultation, consult, record_failed_consultation
 from alerts.sender import SendReport, send_due
 from alerts.state import utcnow
@@ -33,13 +33,19 @@ class ConsultationRun:
 def decide(config: AppConfig, cfg: AlertsConfig, now: datetime) -> RegionalDecision | None:
     """The regional decision from the configured ``[schedule] decision_source``.
 
+    The source may return the forecasting core's decision
+    (``monitor.decision.RegionalDecision``); it is adapted with
+    :func:`alerts.decision.from_forecast_decision`.
+
     Raises
     ------
     ValueError
         if the source cannot be imported (for example, no forecasting core yet).
     """
-    source = load_decision_source(cfg.schedule.decision_source)
-    return source(config, now)
+    made = load_decision_source(cfg.schedule.decision_source)(config, now)
+    if made is None or isinstance(made, RegionalDecision):
+        return made
+    return from_forecast_decision(made)
 
 
 def consult_and_send(

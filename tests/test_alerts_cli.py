@@ -171,3 +171,35 @@ def test_consult_as_of_a_given_time_without_sending(
     code, _out, err = run(capsys, cdir, ddir, "consult", "--now", "2026-03-02T10:20",
                           "--level", "blue")
     assert code == 2 and "give a time zone offset" in err
+
+
+FORECAST_SOURCE = '''
+from datetime import timedelta
+from types import SimpleNamespace
+from monitor.warning_grades import Grade
+
+def decide(config, now):
+    return SimpleNamespace(
+        level=Grade.RED, regions=("beijing", "tianjin"), city_levels={}, rule="k_of_n(k=2)",
+        why="2 of 2 member cities reach red", issue_time=now,
+        effective_start=now + timedelta(hours=30), evidence={"cities": {}})
+'''
+
+
+def test_consult_now_uses_the_forecast_decision_source(
+    tmp_path: Path, port: int, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "jw_forecast_source.py").write_text(FORECAST_SOURCE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cdir = make_config_dir(tmp_path / "config", {
+        **local_smtp_settings(port), "schedule.decision_source": '"jw_forecast_source:decide"'})
+    with smtp_server(port) as server:
+        code, out, err = run(capsys, cdir, tmp_path / "var", "consult", "--now",
+                             "2026-03-02T10:00+08:00")
+    assert code == 0, err
+    assert out.startswith("issued: new none -> red, 2 region(s), "
+                          "effective 2026-03-03T08:00:00+00:00")
+    assert len(server.messages) == 2
+    assert "2 of 2 member cities reach red" in server.messages[0].get_body(
+        ("plain",)).get_content()
