@@ -16,7 +16,7 @@ import pytest
 
 from monitor.aqi import NOT_MONITORED, realtime_aqi
 
-pytestmark = pytest.mark.shared
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "aqi"
 
 #: CNEMC column -> (parameter, period) of the concentrations the real-time AQI may use.
 CNEMC_COLUMNS = {
@@ -35,9 +35,8 @@ QUOTSOFT_TYPES = {
 }
 
 
-def _cnemc(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(published AQI per station-hour, canonical long readings) of the CNEMC files."""
-    files = sorted(folder.glob("*/*.csv"))
+def _cnemc(files: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(published AQI per station-hour, canonical long readings) of CNEMC files."""
     raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in files],
                     ignore_index=True)
     # timepoint = end of the hour, Beijing time
@@ -91,6 +90,20 @@ def _compare(published: pd.DataFrame, readings: pd.DataFrame, label: str
     return with_aqi, without
 
 
+def test_bundled_excerpts_equal_published_aqi() -> None:
+    old, _ = _compare(*_quotsoft(SAMPLES / "quotsoft_china_sites_20170101_excerpt.csv"),
+                      label="quotsoft excerpt")
+    new, _ = _compare(*_cnemc([SAMPLES / "cnemc_hourly_air_2026-03-03T08_excerpt.csv"]),
+                      label="CNEMC excerpt")
+    assert set(old["standard"]) == {"hj633-2012"} and set(new["standard"]) == {"hj633-2026"}
+    assert (old["published"] == old["aqi"]).all()
+    # One published value no table explains: 4263A, 08:00, PM2.5 3, O3 13, NO2 9, SO2 10
+    # µg/m³ (IAQI 5, 5, 5, 4; PM10 missing) published as AQI 8.
+    wrong = new.loc[new["published"] != new["aqi"], "station_id"]
+    assert wrong.tolist() == ["4263A"]
+
+
+@pytest.mark.shared
 def test_hj633_2012_realtime_aqi_equals_published_quotsoft_2017(shared_data: Path) -> None:
     path = next((shared_data / "quotsoft_china_sites").glob("*.csv"))
     with_aqi, _ = _compare(*_quotsoft(path), label="quotsoft 2017-01-01")
@@ -98,8 +111,10 @@ def test_hj633_2012_realtime_aqi_equals_published_quotsoft_2017(shared_data: Pat
     assert (with_aqi["published"] == with_aqi["aqi"]).mean() >= 0.999
 
 
+@pytest.mark.shared
 def test_hj633_2026_realtime_aqi_equals_published_cnemc_2026(shared_data: Path) -> None:
-    with_aqi, without = _compare(*_cnemc(shared_data / "cnemc_hourly_air"),
+    files = sorted((shared_data / "cnemc_hourly_air").glob("*/*.csv"))
+    with_aqi, without = _compare(*_cnemc(files),
                                  label="CNEMC 2026-03-03 and 2026-05-01")
     assert set(with_aqi["standard"]) == {"hj633-2026"}
     assert (with_aqi["published"] == with_aqi["aqi"]).mean() >= 0.999
