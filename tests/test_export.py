@@ -26,8 +26,9 @@ from monitor.export import (
     export,
     software_version,
 )
+from monitor.ledger import LedgerEntry
 from monitor.schema import PARAMETERS, READING_COLUMNS
-from monitor.store import Store
+from monitor.store import IngestedFile, Store
 
 #: Columns a gridded (NetCDF/Zarr) export gives back.
 CF_COLUMNS = ["station_id", "time", "period", "parameter", "value", "unit", "flag",
@@ -258,3 +259,35 @@ def test_cli_exports_the_selection_and_refuses_an_empty_one(store: Store,
                         "--end", "2000-01-01")
     assert empty.returncode == 1 and "no readings match" in empty.stderr
     assert not (tmp_path / "e.nc").exists()
+
+
+def test_gridded_export_keeps_the_best_flagged_of_overlapping_feeds(
+        store: Store, everything: pd.DataFrame, tmp_path: Path) -> None:
+    """A second feed reporting the same stations: one value per cell, chosen by flag."""
+    stations = store.stations()
+    store = Store(tmp_path / "var")
+    store.upsert_stations(stations)
+    national = everything[everything["station_id"].isin(["cn:1001A", "cn:1002A"])]
+    first_hour = (national["time"] == national["time"].min()).to_numpy()
+    national = national.assign(flag=np.where(first_hour, "invalid", national["flag"]))
+    provincial = national.assign(source="provincial", value=national["value"] + 1,
+                                 flag=np.where(first_hour, "valid", "invalid"))
+    files = [IngestedFile(LedgerEntry(feed, f"{feed}.csv", feed * 4, 1, len(frame), len(frame),
+                                      0, 0, len(frame)), frame, pd.DataFrame())
+             for feed, frame in ((FEED, national), ("provincial", provincial))]
+    store.commit_batch(files, stations.iloc[:0])
+    export(store, Selection(flags=None), "netcdf", tmp_path / "two.nc")
+    with xr.open_dataset(tmp_path / "two.nc") as ds:
+        assert ds.attrs["source_feeds"] == f"{FEED} provincial"
+        assert ds.attrs["readings_set_aside_across_sources"] == len(national)
+        back = readings_from_cf(ds.load())
+    key = ["station_id", "time", "parameter", "period"]
+    both = pd.concat([national, provincial], ignore_index=True)
+    rank = both["flag"].map({"valid": 0, "suspect": 1, "invalid": 2})
+    best = both.assign(rank=rank).sort_values([*key, "rank", "source"]).drop_duplicates(key)
+    merged = best.merge(back, on=key, suffixes=("", "_nc"))
+    assert len(merged) == len(back) == len(national)
+    assert (merged["flag"] == merged["flag_nc"]).all()
+    np.testing.assert_array_equal(merged["value"].to_numpy(float),
+                                  merged["value_nc"].to_numpy(float))
+    assert (best["source"] == "provincial").any() and (best["source"] == FEED).any()
