@@ -147,13 +147,15 @@ class _BatchWriter:
             self.flush()
 
     def flush(self) -> None:
-        if not self.files:
-            return
-        stations = (pd.concat(self.stations, ignore_index=True) if self.stations
-                    else pd.DataFrame(columns=STATION_COLUMNS))
-        self.store.commit_batch(self.files, stations)
-        log.info("committed %d files, %d readings", len(self.files), self.pending)
+        """Commit the collected files (taken out first: a failed commit is not retried here;
+        its files are not in the ledger, so the next run ingests them again)."""
+        files, stations, pending = self.files, self.stations, self.pending
         self.files, self.stations, self.pending = [], [], 0
+        if not files:
+            return
+        self.store.commit_batch(files, pd.concat(stations, ignore_index=True) if stations
+                                else pd.DataFrame(columns=STATION_COLUMNS))
+        log.info("committed %d files, %d readings", len(files), pending)
 
 
 def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
@@ -201,6 +203,7 @@ def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None =
 
     Files already in the ledger are skipped; a corrected file (same path, new content)
     supersedes its earlier readings per key and replaces its earlier quarantine rows.
+    When a file fails (error below), the files read before it are still committed.
 
     Raises
     ------
@@ -220,28 +223,35 @@ def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None =
         store.upsert_stations(reference)
         ctx = IngestContext(config=config, stations=store.stations())
         writer = _BatchWriter(store, batch_readings)
-        for feed_id in wanted:
-            feed = config.feeds[feed_id]
-            counts = summary.feeds[feed_id] = FeedCounts()
-            ledger = store.feed_ledger(feed_id)
-            for path in config.feed_files(feed):
-                sha = file_sha256(path)
-                if ledger.already_ingested(str(path), sha):
-                    counts.files_skipped += 1
-                    continue
-                ingested, discovered = read_for_commit(path, sha, feed, ctx)
-                updates = station_updates(ctx.stations, discovered)
-                ctx.stations = _known_stations(ctx.stations, updates)
-                entry = ingested.entry
-                writer.add(ingested, updates)
-                counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
-                                      quarantined=entry.quarantined,
-                                      duplicates=entry.duplicates, files=1,
-                                      readings=entry.readings))
-            counts.check(f"feed {feed_id}")
-        writer.flush()
+        try:
+            for feed_id in wanted:
+                summary.feeds[feed_id] = _ingest_feed(config.feeds[feed_id], store, ctx, writer)
+        finally:
+            writer.flush()
     summary.total.check("all feeds")
     return summary
+
+
+def _ingest_feed(feed: Feed, store: Store, ctx: IngestContext, writer: _BatchWriter
+                 ) -> FeedCounts:
+    """Read the feed's new files into ``writer``; return the feed's counts."""
+    counts = FeedCounts()
+    ledger = store.feed_ledger(feed.id)
+    for path in ctx.config.feed_files(feed):
+        sha = file_sha256(path)
+        if ledger.already_ingested(str(path), sha):
+            counts.files_skipped += 1
+            continue
+        ingested, discovered = read_for_commit(path, sha, feed, ctx)
+        updates = station_updates(ctx.stations, discovered)
+        ctx.stations = _known_stations(ctx.stations, updates)
+        writer.add(ingested, updates)
+        entry = ingested.entry
+        counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
+                              quarantined=entry.quarantined, duplicates=entry.duplicates,
+                              files=1, readings=entry.readings))
+    counts.check(f"feed {feed.id}")
+    return counts
 
 
 # -- CLI commands (see monitor.cli) -----------------------------------------------------------

@@ -110,13 +110,16 @@ def test_small_batches_give_the_same_store_as_one_batch(tmp_path: Path) -> None:
 
 def test_unknown_feed_and_miscounting_adapter_are_refused(tmp_path: Path) -> None:
     config = make_config(tmp_path, adapter="tests.miscounting_adapter")
-    path = write_feed_file(tmp_path, "day1.csv", hour_rows(DAY1))
+    good = write_feed_file(tmp_path, "day1.csv", hour_rows(DAY1))
+    bad = write_feed_file(tmp_path, "day2-miscount.csv", hour_rows(DAY2))
     store = Store(tmp_path / "var")
     with pytest.raises(ValueError, match=r"unknown feed.*nope.*configured: fixture"):
         run_ingest(config, store, ["nope"])
-    with pytest.raises(AccountingError, match=re.escape(f"{path}: 73 records read but 72 stored")):
+    with pytest.raises(AccountingError, match=re.escape(f"{bad}: 73 records read but 72 stored")):
         run_ingest(config, store)
-    assert store.ledger().empty and store.readings(flags=None).empty
+    # the good file read before the failure is committed; nothing of the bad one
+    assert store.ledger()["path"].tolist() == [str(good)]
+    assert set(store.readings(flags=None)["source_file"]) == {str(good)}
     with pytest.raises(AccountingError, match="feed x: 3 records read but 1 stored"):
         FeedCounts(rows_read=3, stored=1, quarantined=1).check("feed x")
 
