@@ -34,6 +34,7 @@ import pandas as pd
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import NativeName, local_to_utc
+from ingest.long_readings import ValueColumn, long_readings
 from ingest.qc import apply_qc, combined_key
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
@@ -109,6 +110,11 @@ def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) 
         whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
         local = day + pd.to_timedelta(whole, unit="h")
     return local_to_utc(local, timezone)
+
+
+def _unit_after_parsing(unit: str | None) -> str:
+    """The unit of parsed values: compass points are already degrees (canonical)."""
+    return "" if unit is None or unit == COMPASS_UNIT else unit
 
 
 def _required_columns(opts: TabularOptions) -> list[str]:
@@ -245,27 +251,20 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     rows.drop_duplicates(pd.DataFrame({"station_id": station, "time": times}),
                          frame[list(natives)])
     keep = rows.keep
+    columns = [ValueColumn(key=c, native=c, parameter=name.parameter, period=name.period,
+                           unit=_unit_after_parsing(opts.unit_of(c, name.parameter)))
+               for c, name in natives.items()]
+    compass = {c for c in natives if opts.unit_of(c, natives[c].parameter) == COMPASS_UNIT}
+
+    def parse_cell(cells: pd.Series, column: ValueColumn) -> tuple[np.ndarray, pd.Series]:
+        values, reasons = parse_column(cells, opts.missing, compass=column.key in compass)
+        return values, pd.Series(reasons, dtype=object)
+
     every = bool(keep.all())
-    good_times, n = (times if every else times[keep]), int(keep.sum())
-    values, reasons = [], []
-    for column, name in natives.items():
-        unit = opts.unit_of(column, name.parameter)
-        cells = frame[column] if every else frame[column][keep]
-        v, r = parse_column(cells, opts.missing, compass=unit == COMPASS_UNIT)
-        values.append(convert_unit(v, unit, name.parameter, good_times))
-        reasons.append(r)
-    k = len(natives)
-    row_station = coded(station[keep].to_numpy(dtype=object))
-    param = coded([name.parameter for name in natives.values()])
-    period = coded([name.period for name in natives.values()])
-    readings = readings_frame(
-        feed.id, str(path),
-        station_id=(np.tile(row_station[0], k), row_station[1]),
-        time=np.tile(naive_utc(good_times), k),
-        period=(np.repeat(period[0], n), period[1]),
-        parameter=(np.repeat(param[0], n), param[1]),
-        value=np.concatenate(values), reason=np.concatenate(reasons),
-        line=np.tile(rows.lines[keep], k))
+    readings = long_readings(
+        frame if every else frame.loc[keep], columns, parse_cell=parse_cell,
+        station_id=station if every else station[keep], time=times if every else times[keep],
+        source_rows=rows.lines[keep], source=feed.id, source_file=str(path))
     return readings, rows, station
 
 
