@@ -111,13 +111,15 @@ def test_files_follow_the_canonical_schema_and_are_readable_by_pyarrow_and_dask(
     assert len(frame) == total and set(frame["feed"].astype(str)) == {FEED}
 
 
-def test_fsspec_memory_root_holds_the_same_readings(tmp_path: Path) -> None:
-    url = f"memory://jointwatch-{uuid.uuid4().hex}/readings"
+@pytest.mark.parametrize("scheme", ["memory", "file"])
+def test_fsspec_url_root_holds_the_same_readings(tmp_path: Path, scheme: str) -> None:
+    url = (f"memory://jointwatch-{uuid.uuid4().hex}/readings" if scheme == "memory"
+           else (tmp_path / "elsewhere" / "readings").as_uri())
     on_disk = _ingest(tmp_path / "disk")[0]
-    in_memory = _ingest(tmp_path / "memory", readings_root=url)[0]
-    pd.testing.assert_frame_equal(in_memory.readings(flags=None).drop(columns="source_file"),
+    at_url = _ingest(tmp_path / "url", readings_root=url)[0]
+    pd.testing.assert_frame_equal(at_url.readings(flags=None).drop(columns="source_file"),
                                   on_disk.readings(flags=None).drop(columns="source_file"))
-    assert not (tmp_path / "memory" / "var" / "readings").exists()
+    assert not (tmp_path / "url" / "var" / "readings").exists()
     fs, path = fsspec.core.url_to_fs(url)
     assert len(fs.glob(f"{path}/feed={FEED}/month=*/part-*.parquet")) == 2
 
