@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,12 +16,14 @@ from monitor.aqi import (
     city_aqi,
     daily_aqi,
     group_aqi,
+    iaqi,
     realtime_aqi,
     region_aqi,
     standard_at,
 )
 from monitor.aqi_tables import HJ633_2026
 from monitor.config import AppConfig
+from monitor.statistics import daily_statistics
 
 SIX = {"so2": 5.0, "no2": 20.0, "pm10": 40.0, "co": 0.5, "o3": 60.0, "pm25": 30.0}
 
@@ -229,3 +233,32 @@ def test_thresholds_on_both_sides() -> None:
     rows += [("cn:a", t2026, "o3", "1h", np.nan), ("cn:b", t2026, "o3", "1h", np.nan)]
     out = realtime_aqi(readings(rows)).set_index("station_id")
     assert np.isnan(out.loc["cn:a", "aqi"]) and out.loc["cn:b", "aqi"] == 101
+
+
+@pytest.mark.shared
+def test_daily_aqi_from_valid_daily_statistics_of_a_real_day(shared_data: Path) -> None:
+    files = sorted((shared_data / "cnemc_hourly_air" / "2026-03-03").glob("*.csv"))
+    raw = pd.concat([pd.read_csv(f, dtype={"stationcode": str}, na_values=["NA", "/"])
+                     for f in files], ignore_index=True)
+    raw = raw[raw["area"] == "北京市"]
+    time = (pd.to_datetime(raw["timepoint"], format="%Y-%m-%dT%H%M")
+            .dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC"))
+    columns = {"pm2_5": "pm25", "pm10": "pm10", "so2": "so2", "no2": "no2", "co": "co",
+               "o3": "o3"}
+    hourly = pd.concat([readings(list(zip("cn:" + raw["stationcode"], time.astype(str),
+                                          [p] * len(raw), ["1h"] * len(raw), raw[c],
+                                          strict=True)))
+                        for c, p in columns.items()], ignore_index=True)
+    stats = daily_statistics(hourly, "Asia/Shanghai")
+    out = daily_aqi(stats)
+    day = out[out["time"] == pd.Timestamp("2026-03-03T16:00Z")]  # local day 2026-03-03
+    assert len(day) == raw["stationcode"].nunique() and set(day["standard"]) == {"hj633-2026"}
+    assert day["aqi"].notna().all() and day["aqi"].median() > 100  # the PM2.5 episode
+    means = stats[(stats["time"] == pd.Timestamp("2026-03-03T16:00Z"))
+                  & (stats["parameter"] == "pm25") & (stats["period"] == "24h")]
+    expected = iaqi("pm25", means["value"], period="24h", standard="hj633-2026")
+    np.testing.assert_array_equal(day.set_index("station_id").loc[means["station_id"],
+                                                                   "iaqi_pm25"], expected)
+    # the local day 2026-03-02 has one hour here: too few for a 24-h mean, so no AQI
+    before = out[out["time"] == pd.Timestamp("2026-03-02T16:00Z")]
+    assert before["aqi"].isna().all()
