@@ -77,6 +77,8 @@ class DecisionSettings(_Strict):
     k: int = Field(default=2, ge=1)
     share: float = Field(default=0.5, gt=0, le=1)
     lead_hours: int = Field(default=24, ge=24)
+    #: Count cities under this rule set (``warning.toml`` id) instead of their own ones.
+    area_rule_set: str | None = None
     #: Joint-control areas: area id -> member region ids.
     areas: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 

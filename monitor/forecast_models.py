@@ -117,12 +117,12 @@ def design_matrix(days: pd.DatetimeIndex, spec: ModelSpec,
         One row per day; NaN where a weather input is missing.
     """
     columns: dict[str, FloatArray] = {"const": np.ones(len(days))}
-    angle = 2 * np.pi * (days.dayofyear.to_numpy() - 1) / YEAR_DAYS
+    angle = 2 * np.pi * (days.day_of_year.to_numpy() - 1) / YEAR_DAYS
     for k in range(1, spec.annual_harmonics + 1):
         columns[f"year_sin{k}"] = np.sin(k * angle)
         columns[f"year_cos{k}"] = np.cos(k * angle)
     if spec.weekly:
-        week = 2 * np.pi * days.dayofweek.to_numpy() / 7
+        week = 2 * np.pi * days.day_of_week.to_numpy() / 7
         columns["week_sin"] = np.sin(week)
         columns["week_cos"] = np.cos(week)
     frame = pd.DataFrame(columns, index=days)

@@ -1,0 +1,86 @@
+"""Daily inputs of the forecasts, from canonical hourly readings.
+
+* Pollutants: per station the valid daily statistics of :mod:`monitor.statistics` (24-h
+  means with >= 20 valid hours; the O3 daily maximum 8-h mean), then the mean over the
+  stations that have a valid value that day (the city concentration, as the city AQI is
+  computed, HJ 633 clause 5 / HJ 663-2013).  A day without any valid station value is NaN:
+  it stays a gap, it is not interpolated.
+* Weather: per station the daily mean of ``temp pres dewp rh wspd`` and the daily total of
+  ``rain``, each needing >= 20 valid hours (the same completeness as the 24-h means), then
+  the mean over stations.
+
+Days are local calendar days of the region's time zone, as naive dates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from monitor.forecast_config import WEATHER_INPUTS
+from monitor.forecast_models import AQI_POLLUTANTS
+from monitor.statistics import (
+    DAILY_MEAN_POLLUTANTS,
+    MIN_HOURS_24H,
+    daily_max_8h_mean,
+    daily_mean,
+    hourly_frame,
+)
+
+_HOUR = pd.Timedelta(hours=1)
+_DAY = pd.Timedelta(days=1)
+
+
+def _local_dates(day_end_utc: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
+    """Naive local date of each day labelled by its UTC end."""
+    return (day_end_utc - _DAY).tz_convert(tz).tz_localize(None).normalize()
+
+
+def daily_pollutants(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Daily values of the six AQI pollutants, mean over stations (local dates x pollutant).
+
+    Parameters
+    ----------
+    readings : DataFrame
+        Canonical hourly readings (:data:`monitor.schema.READING_COLUMNS`) of the stations
+        of one series (a city, or one station).
+    tz : str
+        IANA time zone fixing the day boundaries.
+    """
+    present = set(readings["parameter"].unique())
+    columns: dict[str, pd.Series] = {}
+    for pollutant in AQI_POLLUTANTS:
+        if pollutant not in present:
+            continue
+        hourly = hourly_frame(readings, pollutant)
+        stat = (daily_mean(hourly, tz) if pollutant in DAILY_MEAN_POLLUTANTS
+                else daily_max_8h_mean(hourly, tz))
+        city = stat.value.mean(axis=1)
+        columns[pollutant] = pd.Series(city.to_numpy(), index=_local_dates(city.index, tz))
+    frame = pd.DataFrame(columns).reindex(columns=list(AQI_POLLUTANTS))
+    frame.index.name = "day"
+    return frame.asfreq("D") if len(frame) else frame
+
+
+def daily_weather(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Daily weather, mean over stations (local dates x ``temp pres dewp rh rain wspd``).
+
+    Means (totals for ``rain``) need :data:`monitor.statistics.MIN_HOURS_24H` valid hours;
+    negative temperatures and dew points are ordinary values here.
+    """
+    columns: dict[str, pd.Series] = {}
+    for name in WEATHER_INPUTS:
+        rows = readings[(readings["parameter"] == name) & (readings["period"] == "1h")
+                        & (readings["flag"] != "invalid")]
+        if rows.empty:
+            continue
+        times = pd.DatetimeIndex(pd.to_datetime(rows["time"], utc=True))
+        day = (times - _HOUR).tz_convert(tz).tz_localize(None).normalize()
+        grouped = rows["value"].astype(np.float64).groupby([day, rows["station_id"].to_numpy()])
+        count = grouped.count()
+        value = grouped.sum() if name == "rain" else grouped.mean()
+        per_station = value.where(count >= MIN_HOURS_24H).unstack()
+        columns[name] = per_station.mean(axis=1)
+    frame = pd.DataFrame(columns)
+    frame.index.name = "day"
+    return frame.asfreq("D") if len(frame) else frame
