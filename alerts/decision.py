@@ -1,10 +1,10 @@
 """The input of an issuance: the regional decision (levels are ``monitor.warning_grades.Grade``).
 
-The forecasting side (issue 4) produces a :class:`RegionalDecision`; until it
-exists, ``jointwatch consult --level orange --regions beijing,tianjin`` builds one
-by hand.  This module imports nothing from the rest of ``alerts`` (only the core's
-``Grade``), so the forecast code can use it without pulling in SMTP, SQLAlchemy or
-APScheduler.
+A consultation acts on a :class:`RegionalDecision`: built by hand by
+``jointwatch consult --level orange --regions beijing,tianjin``, or adapted with
+:func:`from_forecast_decision` from the forecasting core's decision
+(``monitor.decision.RegionalDecision``; ``monitor`` never imports ``alerts``, and this
+module reads that object by its attributes without importing the forecasting stack).
 
 References
 ----------
