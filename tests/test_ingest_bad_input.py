@@ -9,6 +9,7 @@ from ingest_support import SAMPLES, context, feed_with, reading
 
 from ingest import cnemc_hourly_air, tabular
 from ingest.base import FileResult
+from ingest.quotsoft_china_sites import OPTIONS as QUOTSOFT_OPTIONS
 from monitor.config import AppConfig, Feed
 
 SAMPLE = SAMPLES / "cnemc_hourly_air" / "2026-03-03" / "2026-03-03T08.csv"
@@ -157,3 +158,24 @@ def test_empty_file(tmp_path: Path, feed: Feed, config: AppConfig, content: byte
     result = _read(_write(tmp_path, [content]), feed, config)
     assert result.records == 0 and result.readings.empty and result.quarantine.empty
     assert result.notes and ("empty file" in result.notes[0] or "header only" in result.notes[0])
+
+
+def test_wide_file_unknown_parameter_and_station_cells(tmp_path: Path,
+                                                       config: AppConfig) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("date,hour,type,1001A,9999A\n"
+                    "20170101,0,PM2.5,417,50\n"
+                    "20170101,0,Benzene,3,4\n"
+                    "2017-01-01,1,PM2.5,400,40\n", encoding="utf-8")
+    feed = Feed(id="wide", adapter="quotsoft_china_sites", paths=[],
+                options={"require_known_station": True})
+    result = tabular.read_tabular(path, feed, context(config),
+                                  dict(QUOTSOFT_OPTIONS)).result.check()
+    assert result.records == 3 * 2  # every (row, station) cell is a record
+    reasons = result.quarantine.groupby("source_row")["reason"].apply(list).to_dict()
+    assert reasons[3] == ["unknown parameter 'Benzene'"] * 2
+    assert reasons[4] == ["bad timestamp '2017-01-01 1' (expected %Y%m%d, local time "
+                          "Asia/Shanghai)"] * 2
+    assert reasons[2] == ["unknown station 'cn:9999A': not in the station table"]
+    assert reading(result, "cn:1001A", "2016-12-31T16:00Z", "pm25")["value"] == 417
+

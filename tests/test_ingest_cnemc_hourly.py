@@ -89,3 +89,52 @@ def test_full_national_release(config: AppConfig, shared_data: Path) -> None:
     assert reading(result, "cn:2695A", "2026-03-03T00:00Z", "pm10")["value"] == 418
     aksu = result.stations.set_index("station_id").loc["cn:2695A"]
     assert aksu["region"] == "新疆维吾尔自治区"
+
+
+@pytest.mark.shared
+def test_every_national_file_accounts_for_every_row(config: AppConfig,
+                                                    shared_data: Path) -> None:
+    ctx = context(config)
+    feed = config.feeds["cnemc_hourly_air"]
+    files = sorted((shared_data / "cnemc_hourly_air").glob("*/*.csv"))
+    assert len(files) == 48
+    for path in files:
+        result = cnemc_hourly_air.read(path, feed, ctx).check()
+        lines = path.read_bytes().count(b"\n")
+        assert result.records == result.stored_records == lines - 1, path
+        assert result.quarantine.empty, path
+
+
+@pytest.mark.shared
+def test_samples_are_unchanged_lines_of_the_release(config: AppConfig,
+                                                    shared_data: Path) -> None:
+    cities = {c for r in ("beijing", "tianjin", "hebei", "zhejiang")
+              for c in config.regions[r].cities}
+    for sample in sorted((SAMPLES / "cnemc_hourly_air").glob("*/*.csv")):
+        original = shared_data / "cnemc_hourly_air" / sample.parent.name / sample.name
+        kept = sample.read_bytes().splitlines(keepends=True)
+        source = original.read_bytes().splitlines(keepends=True)
+        assert kept[0] == source[0]
+        assert set(kept[1:]) <= set(source[1:]), sample
+        expected = [ln for ln in source[1:] if ln.decode("utf-8").split(",")[4] in cities]
+        if sample.parent.name == "2026-05-01":
+            zhejiang = set(config.regions["zhejiang"].cities)
+            expected = [ln for ln in expected if ln.decode("utf-8").split(",")[4] in zhejiang]
+        assert kept[1:] == expected, sample
+
+
+@pytest.mark.shared
+def test_station_list_is_reproducible(config: AppConfig, shared_data: Path) -> None:
+    import importlib.util
+
+    import pandas as pd
+    from ingest_support import PROJECT
+
+    spec = importlib.util.spec_from_file_location(
+        "make_stations_cn", PROJECT / "scripts" / "make_stations_cn.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    built = script.national_stations(shared_data / "cnemc_hourly_air", config)
+    committed = pd.read_csv(PROJECT / "config" / "stations_cn.csv", dtype=str)
+    assert built.astype(str).reset_index(drop=True).equals(committed.astype(str))
