@@ -1,5 +1,5 @@
 """The scheduler: persistent jobs across restarts, one catch-up run inside the grace time,
-and the foreground `jointwatch scheduler` stopping cleanly on SIGTERM."""
+and the foreground `jointwatch scheduler` stopping cleanly on SIGTERM and Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def test_missed_run_outside_grace_time_is_skipped(
     assert next_run > datetime.now(UTC)
 
 
-def test_foreground_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_foreground_scheduler_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
     cdir = make_config_dir(tmp_path / "config", local_smtp_settings(free_port()))
     ddir = tmp_path / "var"
     proc = subprocess.Popen(
@@ -141,11 +142,11 @@ def test_foreground_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         waiting -= {job for job in waiting if f"scheduled {job}: next run" in line}
         if not waiting:
             break
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(stop)
     _, rest = proc.communicate(timeout=60)
     log = "".join(lines) + rest
     assert proc.returncode == 0, log
-    assert "received SIGTERM, stopping the scheduler" in log
+    assert f"received {stop.name}, stopping the scheduler" in log
     assert "scheduler stopped" in log
     # the jobs are in the persistent store for the next start
     with open_state(f"sqlite:///{ddir / 'alerts.sqlite'}").connect() as conn:
