@@ -25,6 +25,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from monitor.aqi_layout import (
+    AIR_POLLUTANTS,
+    NOT_MONITORED,
+    Columns,
+    Masks,
+    dataset_columns,
+    numpy_text,
+    wide_readings,
+)
 from monitor.aqi_scoring import (
     REASON_ABOVE_SCALE,
     REASON_BELOW_SCALE,
@@ -122,7 +131,20 @@ def score(
     fallback
         The value for the overflow rule's other period (see :func:`score_scale`).
     unit
-        Unit of ``concentration`` when it is not the scale's (``ug/m3 mg/m3 ppb ppm``).
+        Unit of ``concentration`` when it is not the scale's (``ug/m3 mg/m3 ppb ppm``;
+        mixing ratios and mass concentrations are related at 25 °C and 1 atm).
+
+    Returns
+    -------
+    Scored
+        ``iaqi`` (float array, integers rounded up; NaN for NaN, negative values, values
+        below a scale or above a fallback scale without a fallback value) and ``reason``
+        (object array: None, or one of the ``REASON_*`` codes).
+
+    Raises
+    ------
+    ValueError
+        for an unknown pollutant, period, standard or unit, listing the allowed ones.
     """
     conc = np.atleast_1d(np.asarray(concentration, dtype="float64"))
     fb = None if fallback is None else np.asarray(fallback, dtype="float64")
@@ -163,7 +185,25 @@ def iaqi(
 ) -> FloatArray:
     """Individual air quality index (IAQI) of each concentration; NaN for NaN.
 
-    See :func:`score` for the parameters and for the QC reasons of NaN results.
+    HJ 633-2012 / HJ 633-2026 clause 4.1 and Table 1, or EPA-454/B-24-002 equation 1
+    and Table 6, chosen by ``standard`` or by the date ``at``.
+
+    Parameters
+    ----------
+    pollutant, concentration, period, standard, at, fallback, unit
+        As for :func:`score`.
+
+    Returns
+    -------
+    numpy.ndarray
+        IAQI per value (float; see :func:`score` for why a value may be NaN).
+
+    Examples
+    --------
+    >>> iaqi("pm25", [75.0], period="24h", at="2026-03-01T00:00+08:00").tolist()
+    [114.0]
+    >>> iaqi("pm25", [35.9], period="24h", standard="epa").tolist()
+    [102.0]
     """
     return score(pollutant, concentration, period=period, standard=standard, at=at,
                  fallback=fallback, unit=unit).iaqi
@@ -171,10 +211,6 @@ def iaqi(
 
 #: Nominal duration of each report's averaging period, to find the period start.
 _REPORT_DURATION = {"realtime": pd.Timedelta(hours=1), "daily": pd.Timedelta(hours=24)}
-
-
-Columns = dict[tuple[str, str], FloatArray]
-Masks = dict[tuple[str, str], npt.NDArray[np.bool_]]
 
 
 Report = dict[str, npt.NDArray[Any]]
@@ -224,63 +260,10 @@ def _report(names: ObjectArray, columns: Columns, report: str,
     return out
 
 
-#: ``flag_reason`` of a reading for a pollutant the station does not measure.
-NOT_MONITORED = "not_monitored"
-
-
-def _wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Columns, Masks]:
-    """Canonical long readings -> (row keys, {(parameter, period): values}, unmonitored).
-
-    Readings flagged ``invalid`` count as missing; the first valid reading of a key wins.
-    A row without any reading of a parameter, or whose reading has ``flag_reason``
-    :data:`NOT_MONITORED`, is unmonitored for it (not missing).
-    """
-    air = readings[readings["parameter"].isin(AIR_POLLUTANTS)]
-    values = air["value"].astype("float64").where(air["flag"] != "invalid")
-    frame = pd.DataFrame({key: air[key].to_numpy(), "time": air["time"].to_numpy(),
-                          "parameter": air["parameter"].to_numpy(),
-                          "period": air["period"].to_numpy(), "value": values.to_numpy(),
-                          "monitored": (air["flag_reason"] != NOT_MONITORED).to_numpy()
-                          if "flag_reason" in air else True})
-    grouped = frame.groupby([key, "time", "parameter", "period"], sort=True)
-    table = grouped["value"].first().unstack(["parameter", "period"])
-    monitored = grouped["monitored"].any().unstack(["parameter", "period"]).reindex(
-        index=table.index, columns=table.columns)
-    keys = table.index.to_frame(index=False)
-    keys["time"] = pd.to_datetime(keys["time"], utc=True)
-    columns = {(str(p), str(q)): table[(p, q)].to_numpy(dtype="float64")
-               for p, q in table.columns}
-    unmonitored = {(str(p), str(q)): ~monitored[(p, q)].fillna(False).to_numpy(dtype=bool)
-                   for p, q in table.columns}
-    return keys, columns, unmonitored
-
-
-#: Pollutants that enter an AQI (canonical parameter names).
-AIR_POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "co", "o3", "pm25")
-
-
-def _dataset_columns(dataset: Any) -> dict[tuple[str, str], FloatArray]:
-    """xarray variables ``pm25`` (1-h) or ``pm25_24h``, ``o3_8h_max_24h`` -> columns."""
-    columns = {}
-    for name in dataset.data_vars:
-        pollutant, _, period = str(name).partition("_")
-        if pollutant in AIR_POLLUTANTS:
-            columns[(pollutant, period or "1h")] = np.asarray(
-                dataset[name].transpose("station", "time").values, dtype="float64").ravel()
-    return columns
-
-
-def _numpy_text(values: ObjectArray) -> npt.NDArray[np.str_]:
-    """Object text (None = empty) as a numpy string array with "" for empty."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array(["", *(str(u) for u in uniques)], dtype=str)
-    return table[codes + 1]
-
-
 def _aqi_of(data: pd.DataFrame | Any, report: str, standard: str | None,
             key: str = "station_id") -> pd.DataFrame | Any:
     if isinstance(data, pd.DataFrame):
-        keys, columns, unmonitored = _wide_readings(data, key)
+        keys, columns, unmonitored = wide_readings(data, key)
         names = _standard_names(pd.DatetimeIndex(keys["time"]), report, standard)
         result = _report(names, columns, report, unmonitored)
         return pd.concat([keys, pd.DataFrame(result, index=keys.index)], axis=1)
@@ -289,9 +272,9 @@ def _aqi_of(data: pd.DataFrame | Any, report: str, standard: str | None,
     ds = data.transpose("station", "time", ...)
     names = np.tile(_standard_names(_as_utc(ds["time"].values), report, standard),
                     ds.sizes["station"])
-    result = _report(names, _dataset_columns(ds), report)
+    result = _report(names, dataset_columns(ds), report)
     shape = (ds.sizes["station"], ds.sizes["time"])
-    text = {col: _numpy_text(result[col]) for col in _TEXT_COLUMNS if col in result}
+    text = {col: numpy_text(result[col]) for col in _TEXT_COLUMNS if col in result}
     return xr.Dataset(
         {col: (("station", "time"), text.get(col, values).reshape(shape))
          for col, values in result.items()},
@@ -327,9 +310,21 @@ def daily_aqi(statistics: pd.DataFrame | Any, *, standard: str | None = None
               ) -> pd.DataFrame | Any:
     """Daily AQI from daily statistics (HJ 633 clause 5.1; EPA daily report).
 
-    ``statistics`` holds, per station and local day (``time`` = end of the day, UTC):
-    ``24h`` means, the ``8h_max_24h`` O3 (and, for EPA, CO) maximum 8-h mean and the
-    ``1h_max_24h`` maxima (O3 under HJ 633-2012; O3, SO2, NO2 for EPA).
+    Parameters
+    ----------
+    statistics
+        Per station and local day (``time`` = end of the day, UTC), in the reading
+        layout of :func:`monitor.statistics.daily_statistics` (a statistic without
+        enough valid data is ``invalid`` and counts as missing): ``24h`` means, the
+        ``8h_max_24h`` O3 (and, for EPA, CO) maximum 8-h mean and the ``1h_max_24h``
+        maxima (O3 under HJ 633-2012; O3, SO2, NO2 for EPA).  Or an xarray Dataset
+        ``station`` × ``time`` with variables ``pm25_24h``, ``o3_8h_max_24h``...
+    standard
+        Force a standard; by default the Chinese standard in force on each day.
+
+    Returns
+    -------
+    As :func:`realtime_aqi`, one row per station-day.
     """
     return _aqi_of(statistics, "daily", standard)
 
