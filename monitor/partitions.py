@@ -24,7 +24,6 @@ import io
 import os
 import posixpath
 import uuid
-from collections.abc import Callable
 
 import fsspec
 import pandas as pd
@@ -34,6 +33,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from monitor.crashpoints import hold_point
 from monitor.schema import READING_KEY, READING_SCHEMA
 
 #: Partition fields (directory names), in order.
@@ -53,16 +53,12 @@ class ReadingPartitions:
     ----------
     root
         Local directory or fsspec URL of the readings dataset.
-    after_replace
-        Called with the path of every day file just replaced (used by the
-        crash-safety test hook of :mod:`monitor.store`).
     """
 
-    def __init__(self, root: str, after_replace: Callable[[str], None] | None = None) -> None:
+    def __init__(self, root: str) -> None:
         self.url = root
         self.fs, self.root = fsspec.core.url_to_fs(root)
         self.fs.makedirs(self.root, exist_ok=True)
-        self._after_replace = after_replace
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -138,11 +134,11 @@ class ReadingPartitions:
             pq.write_table(table, fh, compression="zstd")
             fh.flush()
             _fsync(fh)
+        hold_point("temp")
         self.fs.mv(temp, path)
         if isinstance(self.fs, LocalFileSystem):
             _fsync_directory(folder)
-        if self._after_replace is not None:
-            self._after_replace(path)
+        hold_point("partition")
 
 
 def _fsync(fh: object) -> None:

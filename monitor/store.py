@@ -12,17 +12,12 @@ quarantine and the ledger rows.  A process killed in between leaves readings who
 files are not yet in the ledger; the next run ingests those files again, and the
 upsert on ``READING_KEY`` makes that a no-op for readings already there.
 
-Test hook: with ``JOINTWATCH_TEST_HOLD=<point>:<marker file>`` a writer creates the
-marker file and sleeps when it reaches ``<point>`` (``partition``: after replacing its
-first day file; ``ledger``: all readings of the batch durable, ledger not yet
-committed), so a test can SIGKILL it exactly there.
+The crash-safety tests stop a writer at named points (:mod:`monitor.crashpoints`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import os
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,14 +29,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import xarray as xr
 
+from monitor.crashpoints import hold_point
 from monitor.ledger import FeedLedger, LedgerEntry, StateDB
 from monitor.partitions import ReadingPartitions
 from monitor.schema import PARAMETERS, READING_COLUMNS, READING_KEY, READING_SCHEMA, Flag
 
 #: SQLite file of the embedded store, inside the data directory.
 STATE_FILE = "jointwatch.sqlite"
-#: Environment variable of the crash-safety test hook (see module docstring).
-HOLD_ENV = "JOINTWATCH_TEST_HOLD"
 #: Flags included by default in reads: invalid values are kept but not used.
 USABLE_FLAGS: tuple[str, ...] = (Flag.VALID.value, Flag.SUSPECT.value)
 #: Station coordinates attached to :meth:`Store.dataset`.
@@ -49,17 +43,6 @@ DATASET_STATION_COORDS: tuple[str, ...] = ("name", "city", "region", "lon", "lat
 
 TimeLike = str | datetime | pd.Timestamp
 _TIME_TYPE = READING_SCHEMA.field("time").type
-
-
-def hold_point(point: str) -> None:
-    """Test hook: write the marker file and wait if ``$JOINTWATCH_TEST_HOLD`` names ``point``."""
-    spec = os.environ.get(HOLD_ENV)
-    if not spec:
-        return
-    name, _, marker = spec.partition(":")
-    if name == point:
-        Path(marker).write_text(str(os.getpid()))
-        time.sleep(3600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +84,8 @@ class Store:
                  state_url: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.partitions = ReadingPartitions(
-            readings_root or str(self.data_dir / "readings"), after_replace=self._replaced)
+        self.partitions = ReadingPartitions(readings_root or str(self.data_dir / "readings"))
         self.state = StateDB(state_url or f"sqlite:///{self.data_dir / STATE_FILE}")
-        self._replaced_files = 0
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -118,12 +99,6 @@ class Store:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def _replaced(self, path: str) -> None:
-        del path
-        self._replaced_files += 1
-        if self._replaced_files == 1:
-            hold_point("partition")
 
     def feed_ledger(self, feed: str) -> FeedLedger:
         """Which file contents of ``feed`` are already ingested."""

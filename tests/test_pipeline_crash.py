@@ -1,10 +1,12 @@
 """Crash safety: a real ``python -m monitor.cli ingest`` killed with SIGKILL mid-ingest.
 
 The kill lands deterministically through the store's test hook
-(``JOINTWATCH_TEST_HOLD=<point>:<marker>``, see :mod:`monitor.store`): the child
+(``JOINTWATCH_TEST_HOLD=<point>:<marker>``, see :mod:`monitor.crashpoints`): the child
 writes the marker file and sleeps at the chosen point; the test waits for the marker
-and sends SIGKILL.  Points: ``partition`` -- one day file of the batch replaced, the
-others not yet written; ``ledger`` -- all readings durable, ledger not yet committed.
+and sends SIGKILL.  Points: ``temp`` -- the first day file's new version written to
+its temporary file, not renamed; ``partition`` -- one day file of the batch replaced,
+the others not yet written; ``ledger`` -- all readings durable, ledger not yet
+committed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from fixture_feed import FEED, PROJECT, hour_rows, make_config, write_feed_file
 
 from ingest.pipeline import run_ingest
 from monitor.config import AppConfig
-from monitor.store import HOLD_ENV, Store
+from monitor.crashpoints import HOLD_ENV
+from monitor.store import Store
 
 DAYS = [[f"2026-03-{d:02d}T{h:02d}:00Z" for h in range(0, 24, 3)] for d in (3, 4, 5)]
 BAD_LINES = ["A,北京市,not-a-time,pm25,5", "B,天津市,2026-03-03T01:00Z,benzene,3"]
@@ -74,7 +77,7 @@ def _state(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return readings, quarantine, ledger
 
 
-@pytest.mark.parametrize("point", ["partition", "ledger"])
+@pytest.mark.parametrize("point", ["temp", "partition", "ledger"])
 def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path, point: str) -> None:
     config = _write_feed(tmp_path)
     clean_dir, crashed_dir = tmp_path / "clean", tmp_path / "crashed"
@@ -87,12 +90,14 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path, point:
     store = Store(crashed_dir)
     after_kill = store.readings(flags=None)
     assert store.ledger().empty and store.quarantine().empty
-    if point == "partition":
-        assert 0 < len(after_kill) < total
-    else:
-        assert len(after_kill) == total
     root = crashed_dir / "readings"
+    expected_after_kill = {"temp": 0, "ledger": total}
+    if point in expected_after_kill:
+        assert len(after_kill) == expected_after_kill[point]
+    else:
+        assert 0 < len(after_kill) < total
     assert ds.dataset(root, partitioning="hive").count_rows() == len(after_kill)
+    assert bool(list(root.rglob(".part-*.tmp"))) == (point == "temp")  # half-written file
 
     rerun = _run_cli(tmp_path, crashed_dir)
     assert rerun["feeds"][FEED]["files"] == len(DAYS) + 1
