@@ -16,7 +16,8 @@ variables ``station_id`` (``cf_role = "timeseries_id"``), ``station_name``,
 * ``ancillary_variables`` naming its QC flag variable ``<name>_qc``, a CF flag
   variable (section 3.5: ``flag_values`` 0/1/2, ``flag_meanings``
   ``valid suspect invalid``; fill where there is no reading), and the string
-  variable ``<name>_qc_reason`` holding the reason codes of :mod:`ingest.qc`.
+  variable ``<name>_qc_reason`` holding the reason codes of :mod:`ingest.qc` (only
+  when some reading of the variable has a reason).
 
 ``time`` is the end of the averaging period in UTC.  A reading whose value is
 missing but which exists (a flagged missing marker) is NaN with a flag; a
@@ -64,6 +65,7 @@ CELL_METHODS: dict[str, str] = {
     "8h": "time: mean (interval: 8 hour)",
     "24h": "time: mean (interval: 24 hour)",
     "8h_max_24h": "time: mean (interval: 8 hour) time: maximum (interval: 24 hour)",
+    "1h_max_24h": "time: mean (interval: 1 hour) time: maximum (interval: 24 hour)",
 }
 
 _TIME_UNITS = "seconds since 1970-01-01 00:00:00"
@@ -113,15 +115,14 @@ def _one_per_cell(readings: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return kept, len(readings) - len(kept)
 
 
-def _data_attrs(param: str, period: str) -> dict[str, str]:
+def _data_attrs(param: str, period: str, ancillary: list[str]) -> dict[str, str]:
     spec = parameter(param)
     units, comment = _UDUNITS_FOR.get(spec.unit, (spec.unit, ""))
-    name = variable_name(param, period)
     attrs = {
         "long_name": f"{spec.long_name}, {period} period",
         "units": units,
         "cell_methods": CELL_METHODS[period],
-        "ancillary_variables": f"{name}_qc {name}_qc_reason",
+        "ancillary_variables": " ".join(ancillary),
         "parameter": param,
         "period": period,
     }
@@ -182,13 +183,15 @@ def to_cf_dataset(
         values[at] = cells["value"].to_numpy(dtype="float64", na_value=np.nan)[rows]
         flags = np.full(shape, FLAG_FILL, dtype="int8")
         flags[at] = cells["flag"].map(FLAG_CODES).to_numpy(dtype="int8")[rows]
-        reasons = np.full(shape, "", dtype=object)
-        reasons[at] = cells["flag_reason"].fillna("").to_numpy(dtype=object)[rows]
-        data_vars[name] = xr.Variable(dims, values, _data_attrs(param, period))
         data_vars[f"{name}_qc"] = xr.Variable(dims, flags, _qc_attrs(name))
-        data_vars[f"{name}_qc_reason"] = xr.Variable(
-            dims, reasons, {"long_name": f"QC reason codes of {name} (';'-separated)"}
-        )
+        codes = cells["flag_reason"].fillna("").to_numpy(dtype=object)[rows]
+        if (codes != "").any():
+            reasons = np.full(shape, "", dtype=object)
+            reasons[at] = codes
+            data_vars[f"{name}_qc_reason"] = xr.Variable(
+                dims, reasons, {"long_name": f"QC reason codes of {name} (';'-separated)"})
+        ancillary = [v for v in (f"{name}_qc", f"{name}_qc_reason") if v in data_vars]
+        data_vars[name] = xr.Variable(dims, values, _data_attrs(param, period, ancillary))
     coords = {
         "station_id": ("station", station_ids.to_numpy(dtype=object),
                        {"cf_role": "timeseries_id", "long_name": "station id"}),
@@ -252,7 +255,9 @@ def readings_from_cf(ds: xr.Dataset) -> pd.DataFrame:
         param, period = var.attrs["parameter"], var.attrs["period"]
         flags = ds[f"{name}_qc"].to_numpy()
         s_idx, t_idx = np.nonzero(flags != FLAG_FILL)
-        reasons = ds[f"{name}_qc_reason"].to_numpy()[s_idx, t_idx].astype(object)
+        reason_var = f"{name}_qc_reason"
+        reasons = (ds[reason_var].to_numpy()[s_idx, t_idx].astype(object) if reason_var in ds
+                   else np.full(len(s_idx), "", dtype=object))
         frames.append(pd.DataFrame({
             "station_id": stations[s_idx],
             "time": times[t_idx],

@@ -18,7 +18,7 @@ import zarr
 from cnemc_archive import FEED, PROJECT, archive_config, copy_archive, hourly_files
 
 from ingest.pipeline import run_ingest
-from monitor.cf import readings_from_cf
+from monitor.cf import CELL_METHODS, readings_from_cf
 from monitor.export import (
     LONG_COLUMNS,
     EmptySelectionError,
@@ -27,7 +27,7 @@ from monitor.export import (
     software_version,
 )
 from monitor.ledger import LedgerEntry
-from monitor.schema import PARAMETERS, READING_COLUMNS
+from monitor.schema import PARAMETERS, PERIODS, READING_COLUMNS
 from monitor.store import IngestedFile, Store
 
 #: Columns a gridded (NetCDF/Zarr) export gives back.
@@ -69,6 +69,10 @@ def _assert_same_readings(got: pd.DataFrame, expected: pd.DataFrame, columns: li
         else:
             assert left.astype(object).where(left.notna(), None).tolist() == \
                 right.astype(object).where(right.notna(), None).tolist(), column
+
+
+def test_every_averaging_period_has_cf_cell_methods() -> None:
+    assert set(CELL_METHODS) == set(PERIODS)
 
 
 def test_the_store_holds_flagged_readings_to_export(everything: pd.DataFrame) -> None:
