@@ -269,10 +269,11 @@ def _aqi_of(data: pd.DataFrame | Any, report: str, standard: str | None,
         return pd.concat([keys, pd.DataFrame(result, index=keys.index)], axis=1)
     import xarray as xr
 
+    columns = dataset_columns(data)
     ds = data.transpose("station", "time", ...)
     names = np.tile(_standard_names(_as_utc(ds["time"].values), report, standard),
                     ds.sizes["station"])
-    result = _report(names, dataset_columns(ds), report)
+    result = _report(names, columns, report)
     shape = (ds.sizes["station"], ds.sizes["time"])
     text = {col: numpy_text(result[col]) for col in _TEXT_COLUMNS if col in result}
     return xr.Dataset(

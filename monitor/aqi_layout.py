@@ -32,7 +32,17 @@ def wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Colum
     Readings flagged ``invalid`` count as missing; the first valid reading of a key wins.
     A row without any reading of a parameter, or whose reading has ``flag_reason``
     :data:`NOT_MONITORED`, is unmonitored for it (not missing).
+
+    Raises
+    ------
+    ValueError
+        naming the columns a reading table lacks.
     """
+    lacking = [c for c in (key, "time", "parameter", "period", "value", "flag")
+               if c not in readings.columns]
+    if lacking:
+        raise ValueError(f"readings lack column(s) {', '.join(lacking)}; expected the "
+                         "canonical reading columns (monitor.schema.READING_COLUMNS)")
     air = readings[readings["parameter"].isin(AIR_POLLUTANTS)]
     values = air["value"].astype("float64").where(air["flag"] != "invalid")
     frame = pd.DataFrame({key: air[key].to_numpy(), "time": air["time"].to_numpy(),
@@ -54,7 +64,17 @@ def wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Colum
 
 
 def dataset_columns(dataset: Any) -> Columns:
-    """xarray variables ``pm25`` (1-h) or ``pm25_24h``, ``o3_8h_max_24h`` -> columns."""
+    """xarray variables ``pm25`` (1-h) or ``pm25_24h``, ``o3_8h_max_24h`` -> columns.
+
+    Raises
+    ------
+    ValueError
+        when the Dataset lacks the ``station`` or ``time`` dimension.
+    """
+    lacking = [d for d in ("station", "time") if d not in dataset.dims]
+    if lacking:
+        raise ValueError(f"AQI grid lacks dimension(s) {', '.join(lacking)}; "
+                         f"it has {', '.join(map(str, dataset.dims))}")
     columns = {}
     for name in dataset.data_vars:
         pollutant, _, period = str(name).partition("_")

@@ -262,3 +262,11 @@ def test_daily_aqi_from_valid_daily_statistics_of_a_real_day(shared_data: Path) 
     # the local day 2026-03-02 has one hour here: too few for a 24-h mean, so no AQI
     before = out[out["time"] == pd.Timestamp("2026-03-02T16:00Z")]
     assert before["aqi"].isna().all()
+
+
+def test_bad_layouts_are_clear_value_errors() -> None:
+    with pytest.raises(ValueError, match=r"readings lack column\(s\) flag"):
+        realtime_aqi(readings(hour("cn:1", "2026-05-01T01:00Z")).drop(columns="flag"))
+    grid = xr.Dataset({"pm25": (("site", "time"), np.ones((1, 2)))})
+    with pytest.raises(ValueError, match=r"AQI grid lacks dimension\(s\) station; it has site"):
+        realtime_aqi(grid)
