@@ -31,3 +31,12 @@ def sample_daily() -> tuple[pd.DataFrame, pd.DataFrame]:
     config = load_config(PROJECT / "config")
     readings = uci_readings(sorted(UCI_SAMPLE.glob("*.csv")), config)
     return daily_pollutants(readings, TZ), daily_weather(readings, TZ)
+
+
+@cache
+def full_daily(shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pollutants, weather) daily city means of all 8 UCI stations, 2013-03 .. 2017-02."""
+    config = load_config(PROJECT / "config")
+    files = sorted((shared_data / "uci_beijing_multisite").glob("*.csv"))
+    readings = uci_readings(files, config)
+    return daily_pollutants(readings, TZ), daily_weather(readings, TZ)
