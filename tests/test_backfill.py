@@ -141,15 +141,18 @@ def _jointwatch(config: AppConfig, data_dir: Path, *args: str,
         timeout=300, check=False)
 
 
-def test_cli_backfill_runs_on_the_scheduler_named_by_the_environment(
+@pytest.mark.parametrize("where", ["environment", "local-processes"])
+def test_cli_backfill_equals_the_single_process_run(
         config: AppConfig, archive: Path, single_process: Store, cluster: LocalCluster,
-        tmp_path: Path) -> None:
+        tmp_path: Path, where: str) -> None:
+    """On the scheduler named by $JOINTWATCH_DASK_SCHEDULER, or on a new LocalCluster."""
+    env = {SCHEDULER_ENV: cluster.scheduler_address if where == "environment" else ""}
     run = _jointwatch(config, tmp_path / "var", "ingest", FEED, "--backfill", str(archive),
-                      "--json", env={SCHEDULER_ENV: cluster.scheduler_address})
+                      "--json", env=env)
     assert run.returncode == 0, run.stderr
     total = json.loads(run.stdout)["feeds"][FEED]
     assert (total["files"], total["rows_read"]) == (7, total["stored"] + total["quarantined"])
-    assert Store(tmp_path / "var").readings(flags=None).equals(single_process.readings(flags=None))
+    assert _day_files(Store(tmp_path / "var")) == _day_files(single_process)
 
 
 def test_cli_backfill_refuses_unclear_requests(config: AppConfig, archive: Path,
