@@ -98,3 +98,24 @@ def test_corrected_real_file_supersedes_its_values(tmp_path: Path, config: AppCo
     assert differs[["station_id", "parameter", "period"]].values.tolist() == [
         ["cn:1001A", "pm25", "1h"]]
     assert len(store.ledger()) == 2
+
+
+def test_full_day_of_the_national_release_as_a_region_dataset(
+        shared_data: Path, tmp_path: Path, config: AppConfig) -> None:
+    day = shared_data / "cnemc_hourly_air" / "2026-03-03"
+    feed = config.feeds["cnemc_hourly_air"].model_copy(update={"paths": [str(day / "*.csv")]})
+    store = Store(tmp_path / "var")
+    run_ingest(config.model_copy(update={"feeds": {feed.id: feed}}), store)
+
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False)
+                     for f in sorted(day.glob("*.csv"))])
+    jjj = ["beijing", "tianjin", "hebei"]
+    cities = {c for r in jjj for c in config.regions[r].cities}
+    raw = raw[raw["area"].isin(cities)]
+    numeric = pd.to_numeric(raw["pm2_5"], errors="coerce").notna()
+
+    data = store.dataset(regions=jjj, parameters="pm25", flags=None)
+    assert data.sizes["time"] == 24
+    assert set(data["station"].values) == {f"cn:{c}" for c in raw["stationcode"]}
+    assert int(data["pm25"].notnull().sum()) == int(numeric.sum())
+    assert set(data["region"].values) == set(jjj)
