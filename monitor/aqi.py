@@ -31,6 +31,7 @@ from monitor.aqi_layout import (
     Columns,
     Masks,
     dataset_columns,
+    flagged_not_monitored,
     numpy_text,
     wide_readings,
 )
@@ -349,8 +350,7 @@ def group_aqi(readings: pd.DataFrame, groups: Mapping[str, Hashable], *,
     member = readings["station_id"].map(dict(groups))
     kept = readings[member.notna() & readings["parameter"].isin(AIR_POLLUTANTS)]
     valid = kept["value"].astype("float64").where(kept["flag"] != "invalid")
-    monitored = (kept["flag_reason"] != NOT_MONITORED if "flag_reason" in kept
-                 else pd.Series(True, index=kept.index))
+    monitored = ~flagged_not_monitored(kept)
     grouped = pd.DataFrame({
         "group": member[kept.index], "time": kept["time"], "parameter": kept["parameter"],
         "period": kept["period"], "value": valid, "monitored": monitored,

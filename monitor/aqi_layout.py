@@ -26,6 +26,14 @@ AIR_POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "co", "o3", "pm25")
 NOT_MONITORED = "not_monitored"
 
 
+def flagged_not_monitored(readings: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Readings whose ``flag_reason`` codes (joined by ``;``) include NOT_MONITORED."""
+    if "flag_reason" not in readings:
+        return np.zeros(len(readings), dtype=bool)
+    codes = readings["flag_reason"].astype("string").fillna("")
+    return codes.str.contains(f"(?:^|;){NOT_MONITORED}(?:;|$)", regex=True).to_numpy(bool)
+
+
 def wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Columns, Masks]:
     """Canonical long readings -> (row keys, {(parameter, period): values}, unmonitored).
 
@@ -48,8 +56,7 @@ def wide_readings(readings: pd.DataFrame, key: str) -> tuple[pd.DataFrame, Colum
     frame = pd.DataFrame({key: air[key].to_numpy(), "time": air["time"].to_numpy(),
                           "parameter": air["parameter"].to_numpy(),
                           "period": air["period"].to_numpy(), "value": values.to_numpy(),
-                          "monitored": (air["flag_reason"] != NOT_MONITORED).to_numpy()
-                          if "flag_reason" in air else True})
+                          "monitored": ~flagged_not_monitored(air)})
     grouped = frame.groupby([key, "time", "parameter", "period"], sort=True)
     table = grouped["value"].first().unstack(["parameter", "period"])
     monitored = grouped["monitored"].any().unstack(["parameter", "period"]).reindex(

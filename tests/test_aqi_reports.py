@@ -102,7 +102,7 @@ def test_not_monitored_pollutant_is_not_missing() -> None:
     t = "2026-05-01T01:00Z"
     rows = [r for r in hour("cn:1", t) if r[2] not in ("so2", "co")]
     frame = readings([*rows, ("cn:1", t, "so2", "1h", np.nan), ("cn:1", t, "co", "1h", np.nan)])
-    frame.loc[frame["parameter"].isin(["so2", "co"]), "flag_reason"] = NOT_MONITORED
+    frame.loc[frame["parameter"].isin(["so2", "co"]), "flag_reason"] = "missing;" + NOT_MONITORED
     assert realtime_aqi(frame).iloc[0]["aqi"] == 43
 
 
