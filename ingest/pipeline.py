@@ -124,7 +124,7 @@ def validate_readings(frame: pd.DataFrame, feed: Feed, path: Path) -> None:
     ]
     for column, bad, problem in checks:
         if bad.any():
-            row = frame.loc[bad.idxmax()]
+            row = frame.iloc[int(bad.to_numpy().argmax())]
             raise ValueError(f"{path}: row {row['source_row']}: field {column!r} "
                              f"{problem} (value {row[column]!r})")
 
