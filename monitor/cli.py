@@ -86,6 +86,11 @@ def _notices_args(p: argparse.ArgumentParser) -> None:
     _json_arg(p)
 
 
+def _dashboard_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to listen on (default: dashboard.toml, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: dashboard.toml, 8050)")
+
+
 def _no_args(p: argparse.ArgumentParser) -> None:
     del p
 
@@ -111,6 +116,8 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
              _no_args),
     "notices": ("notice table: issuance, level, region, status, attempts, delivered at, "
                 "sync spread", "alerts.cli:cli_notices", _notices_args),
+    "dashboard": ("serve the shared dashboard (default http://127.0.0.1:8050/)",
+                  "dashboard.app:cli_dashboard", _dashboard_args),
 }
 
 
