@@ -61,10 +61,8 @@ OPTIONS: dict[str, Any] = {
     "auto_columns": False,
 }
 
-#: Native metadata column -> station table column.
-STATION_FIELDS: dict[str, str] = {
-    "positionname": "name", "area": "city", "longitude": "lon", "latitude": "lat",
-}
+#: Native columns of station metadata (name, city, position).
+STATION_FIELDS: list[str] = ["positionname", "area", "longitude", "latitude"]
 
 
 def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.DataFrame:
@@ -75,27 +73,33 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
     """
     if rows.empty:
         return pd.DataFrame(columns=STATION_COLUMNS)
-    meta = rows.drop_duplicates("station_id", keep="last")
-    table = meta[["station_id", *STATION_FIELDS]].rename(columns=STATION_FIELDS)
-    for column in ("lon", "lat"):
-        table[column] = pd.to_numeric(table[column], errors="coerce")
-    cities = table["city"].dropna().unique()
-    configured = {city: ctx.config.region_of_city(city) for city in cities}
-    region = table["city"].map({c: r for c, r in configured.items() if r is not None})
+    if not pd.Index(rows["station_id"]).is_unique:
+        rows = rows.drop_duplicates("station_id", keep="last")
+    city = rows["area"].astype(object)
+    configured = {c: ctx.config.region_of_city(c) for c in city.dropna().unique()}
+    region = city.map({c: r for c, r in configured.items() if r is not None})
     if not ctx.stations.empty and region.isna().any():
-        known = ctx.stations.drop_duplicates("station_id").set_index("station_id")["region"]
-        region = region.fillna(table["station_id"].map(known))
-    table["region"] = region
-    table["medium"] = "air"
-    table["source"] = source
-    return table.reindex(columns=STATION_COLUMNS).reset_index(drop=True)
+        known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
+                         ctx.stations["region"].to_numpy(dtype=object), strict=True))
+        region = region.fillna(rows["station_id"].map(known))
+    columns = {
+        "station_id": rows["station_id"].to_numpy(dtype=object),
+        "name": rows["positionname"].to_numpy(dtype=object),
+        "region": region.to_numpy(dtype=object),
+        "city": city.to_numpy(dtype=object),
+        "lon": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
+        "lat": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
+        "medium": "air",
+        "source": source,
+    }
+    return pd.DataFrame(columns).reindex(columns=STATION_COLUMNS)
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     """Read one hourly file of the national release into canonical readings and stations."""
     outcome = read_tabular(path, feed, ctx, OPTIONS)
     if outcome.station is not None:
-        meta = outcome.frame.loc[outcome.keep, list(STATION_FIELDS)].assign(
+        meta = outcome.frame.loc[outcome.keep, STATION_FIELDS].assign(
             station_id=outcome.station[outcome.keep].to_numpy())
         outcome.result.stations = station_table(meta, ctx, feed.id)
     return outcome.result
