@@ -132,7 +132,7 @@ class Selection:
                      "sources"):
             value = getattr(self, name)
             if value is not None:
-                text = ",".join(value) if isinstance(value, tuple) else str(value)
+                text = ",".join(value) if isinstance(value, tuple | list) else str(value)
                 parts.append(f"{name}={text}")
         parts.append("flags=" + (",".join(self.flags) if self.flags is not None else "all"))
         return "; ".join(parts)
