@@ -37,7 +37,8 @@ UCI_FIRST, UCI_LAST = (2016, 3, 1), (2017, 2, 28)
 #: numbering (several were renumbered later and are absent from stations_cn.csv).
 QUOTSOFT_BTH_BLOCK = range(1001, 1081)
 #: Zhejiang files around the layout changes (early layout until 2026-04-30T12, the raw
-#: API layout from T13; 2026-05-04T09 has the API columns in another order) and the
+#: API layout from T13; 2026-05-04T09 is a reduced API variant without the 8-h/24-h
+#: columns, in neither layout) and the
 #: hours used to cross-check with the national release of 2026-05-01.
 ZJEMC_FILES = (
     "2026-04-28/2026-04-28T17.csv",
