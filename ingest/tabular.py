@@ -54,22 +54,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TabularResult:
-    """A file's :class:`FileResult` and access to the rows that produced its readings."""
+    """A file's :class:`FileResult` and the rows as read, for metadata an adapter collects.
+
+    ``frame.loc[keep]`` are the rows that produced readings; ``station`` (long layout)
+    holds each row's station id, aligned with ``frame``.
+    """
 
     result: FileResult
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
     keep: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     station: pd.Series | None = None
-
-    @property
-    def rows(self) -> pd.DataFrame:
-        """Accepted rows as read, plus ``station_id`` for the long layout."""
-        if self.frame.empty:
-            return self.frame
-        rows = self.frame.loc[self.keep]
-        if self.station is not None:
-            rows = rows.assign(station_id=self.station[self.keep].to_numpy())
-        return rows
 
 
 def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -98,18 +92,16 @@ def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) 
     spec = opts.time
     if spec.column is not None:
         return _parse_distinct(frame[spec.column], spec.format, timezone)
+    if spec.date is not None:
+        day = _parse_distinct(frame[spec.date], spec.format, None)
     else:
-        if spec.date is not None:
-            day = _parse_distinct(frame[spec.date], spec.format, None)
-        else:
-            parts = {k: pd.to_numeric(frame[getattr(spec, k)], errors="coerce")
-                     for k in ("year", "month", "day")}
-            day = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
-        hour = (pd.to_numeric(frame[spec.hour], errors="coerce") if spec.hour is not None
-                else pd.Series(0.0, index=frame.index))
-        whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
-        local = day + pd.to_timedelta(whole, unit="h")
-    return local_to_utc(local, timezone)
+        parts = {k: pd.to_numeric(frame[getattr(spec, k)], errors="coerce")
+                 for k in ("year", "month", "day")}
+        day = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
+    hour = (pd.to_numeric(frame[spec.hour], errors="coerce") if spec.hour is not None
+            else pd.Series(0.0, index=frame.index))
+    whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
+    return local_to_utc(day + pd.to_timedelta(whole, unit="h"), timezone)
 
 
 def _unit_after_parsing(unit: str | None) -> str:
@@ -289,6 +281,8 @@ def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     rows.drop_duplicates(pd.DataFrame({"time": times, "kind": kinds}), frame[stations])
     keep = rows.keep
     good, good_times, good_kinds = frame.loc[keep], times[keep], kinds[keep]
+    if opts.require_known_station:
+        stations = _known_station_columns(good, rows, stations, ctx)
     values, reasons = parse_cells(good[stations], opts.missing)
     for kind in good_kinds.unique():
         sel = (good_kinds == kind).to_numpy()
@@ -307,15 +301,26 @@ def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
         parameter=(np.repeat(param[0], m), param[1]),
         value=values.ravel(), reason=reasons.ravel(),
         line=np.repeat(rows.lines[keep], m))
-    if opts.require_known_station and not readings.empty:
-        unknown = ~readings["station_id"].isin(ctx.stations["station_id"]).to_numpy()
-        rows.quarantine.add_rows(
-            readings.loc[unknown, "source_row"].to_numpy(), "station",
-            ("unknown station '" + readings.loc[unknown, "station_id"].astype(str)
-             + "': not in the station table").to_numpy(dtype=object),
-            readings.loc[unknown, "value"].astype(str).to_numpy(dtype=object))
-        readings = readings.loc[~unknown].reset_index(drop=True)
     return readings, rows, None
+
+
+def _known_station_columns(good: pd.DataFrame, rows: _Rows, stations: list[str],
+                           ctx: IngestContext) -> list[str]:
+    """The station columns in the station table; the cells of the others are quarantined
+    (one record per cell, raw = the cell as read)."""
+    known = set(ctx.stations["station_id"])
+    lines = rows.lines[rows.keep]
+    kept = []
+    for column in stations:
+        station_id = rows.opts.station_id(column)
+        if station_id in known:
+            kept.append(column)
+            continue
+        cells = good[column].astype("string").fillna("").to_numpy(dtype=object)
+        rows.quarantine.add_rows(lines, column,
+                                 f"unknown station '{station_id}': not in the station table",
+                                 cells)
+    return kept
 
 
 def read_tabular(path: Path, feed: Feed, ctx: IngestContext,

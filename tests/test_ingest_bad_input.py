@@ -177,5 +177,7 @@ def test_wide_file_unknown_parameter_and_station_cells(tmp_path: Path,
     assert reasons[4] == ["bad timestamp '2017-01-01 1' (expected %Y%m%d, local time "
                           "Asia/Shanghai)"] * 2
     assert reasons[2] == ["unknown station 'cn:9999A': not in the station table"]
+    unknown = result.quarantine[result.quarantine["source_row"] == 2].iloc[0]
+    assert (unknown["field"], unknown["raw"]) == ("9999A", "50")
     assert reading(result, "cn:1001A", "2016-12-31T16:00Z", "pm25")["value"] == 417
 
