@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from monitor.config import ConfigError, load_config
+from monitor.forecast_args import backtest_args, forecast_args
 
 Setup = Callable[[argparse.ArgumentParser], None]
 
@@ -118,6 +119,13 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
                 "sync spread", "alerts.cli:cli_notices", _notices_args),
     "dashboard": ("serve the shared dashboard (default http://127.0.0.1:8050/)",
                   "dashboard.app:cli_dashboard", _dashboard_args),
+    "forecast": ("per-city daily AQI forecasts with intervals and probabilities, city grades "
+                 "and the regional decision", "monitor.forecast_cli:cli_forecast",
+                 forecast_args),
+    "decide": ("the regional warning decision only", "monitor.forecast_cli:cli_decide",
+               forecast_args),
+    "backtest": ("rolling-origin backtest of a city's forecasts against persistence and "
+                 "climatology", "monitor.forecast_cli:cli_backtest", backtest_args),
 }
 
 

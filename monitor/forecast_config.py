@@ -58,6 +58,8 @@ class ForecastSettings(_Strict):
     horizon_days: int = Field(default=4, ge=1, le=10)
     #: A series with fewer valid days than this gets an "insufficient data" result.
     min_history_days: int = Field(default=180, ge=30)
+    #: Days of readings read before the issue day.
+    history_days: int = Field(default=1096, ge=60)
     #: Cached parameters older than this are re-estimated.
     refit_every_days: int = Field(default=30, ge=1)
     monte_carlo_draws: int = Field(default=2000, ge=100)
@@ -79,6 +81,8 @@ class DecisionSettings(_Strict):
     lead_hours: int = Field(default=24, ge=24)
     #: Count cities under this rule set (``warning.toml`` id) instead of their own ones.
     area_rule_set: str | None = None
+    #: Area (or region) decided by scheduled consultations.
+    default_area: str | None = None
     #: Joint-control areas: area id -> member region ids.
     areas: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
@@ -125,6 +129,11 @@ def load_forecast_config(config: AppConfig) -> ForecastConfig:
         problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
                              for err in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
+    default = loaded.decision.default_area
+    if default is not None and default not in loaded.decision.areas and \
+            default not in config.regions:
+        raise ConfigError(f"{path}: decision.default_area: {default!r} is neither an area nor "
+                          "a region")
     for area, members in loaded.decision.areas.items():
         unknown = [r for r in members if r not in config.regions]
         if unknown:

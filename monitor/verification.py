@@ -18,6 +18,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ import pandas as pd
 
 from monitor.aqi import category_level
 from monitor.forecast import AQI_THRESHOLDS, INTERVALS
+from monitor.rules_config import RuleSet
+from monitor.warning_grades import grade
 
 ArrayLike = npt.ArrayLike
 #: Methods compared side by side, in table order.
@@ -166,3 +169,44 @@ def verification_table(cases: pd.DataFrame, *, standard: str = "hj633-2026"
                 float(model["pm25_rmse"] / ref_rmse) if ref_rmse else float("nan"))
         table[str(int(horizon))] = row
     return table
+
+
+def grade_scores(cases: pd.DataFrame, rule_set_of: Callable[[pd.Timestamp], RuleSet | None]
+                 ) -> dict[str, dict[str, Any]]:
+    """Warning-grade verification: per origin, the grade of each method's days 1..H
+    against the grade the observed days later justified.
+
+    The model is graded on ``model_aqi_graded`` (the configured grading basis), the
+    baselines on their AQI.  Origins without a rule set in force (``rule_set_of`` returns
+    None) or with any value missing are left out.  Scores: ``n``, ``accuracy`` (same
+    grade), ``too_high`` / ``too_low`` counts, and POD / FAR / CSI of "a warning at all".
+    """
+    sources = {"model": "model_aqi_graded", "persistence": "persistence_aqi",
+               "climatology": "climatology_aqi"}
+    needed = ["obs_aqi", *sources.values()]
+    graded: dict[str, list[int]] = {name: [] for name in ("obs", *sources)}
+    for origin, group in cases.dropna(subset=needed).groupby("origin", sort=True):
+        if len(group) != cases.loc[cases["origin"] == origin].shape[0]:
+            continue
+        rule_set = rule_set_of(pd.Timestamp(origin))
+        if rule_set is None:
+            continue
+        ordered = group.sort_values("horizon")
+        graded["obs"].append(int(grade(ordered["obs_aqi"].to_numpy(), rule_set).grade))
+        for name, column in sources.items():
+            graded[name].append(int(grade(ordered[column].to_numpy(), rule_set).grade))
+    observed = np.asarray(graded["obs"], dtype=np.float64)
+    out: dict[str, dict[str, Any]] = {}
+    for name in sources:
+        forecast = np.asarray(graded[name], dtype=np.float64)
+        warning = contingency(forecast, observed, 0)
+        out[name] = {
+            "n": len(observed),
+            "accuracy": float((forecast == observed).mean()) if len(observed) else float("nan"),
+            "too_high": int((forecast > observed).sum()),
+            "too_low": int((forecast < observed).sum()),
+            "warning": {"pod": warning.pod, "far": warning.far, "csi": warning.csi,
+                        "hits": warning.hits, "misses": warning.misses,
+                        "false_alarms": warning.false_alarms},
+        }
+    return out

@@ -1,0 +1,157 @@
+"""Operational forecast runs: store -> city series -> cached models -> forecasts -> decision.
+
+Used by the CLI (``jointwatch forecast / decide / backtest``) and, through
+:func:`decision_source`, by the scheduled consultations of ``alerts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from monitor.config import AppConfig, data_dir
+from monitor.decision import CityKey, RegionalDecision, decide
+from monitor.forecast import (
+    HISTORY_ONLY,
+    WEATHER_FORECAST,
+    SeriesForecast,
+    forecast_series,
+)
+from monitor.forecast_cache import ModelCache, current_models
+from monitor.forecast_config import WEATHER_INPUTS, ForecastConfig, load_forecast_config
+from monitor.forecast_inputs import daily_pollutants, daily_weather
+from monitor.forecast_models import AQI_POLLUTANTS
+from monitor.rules_config import load_warning_rules
+from monitor.store import Store
+
+
+@dataclass(frozen=True)
+class AreaForecast:
+    """Forecasts of every member city of an area from one issue time, and the decision."""
+
+    area: str
+    issue_time: pd.Timestamp
+    origin: pd.Timestamp
+    members: dict[str, list[str]]
+    forecasts: dict[CityKey, SeriesForecast]
+    decision: RegionalDecision
+
+
+def area_members(config: AppConfig, fconfig: ForecastConfig, target: str
+                 ) -> tuple[dict[str, list[str]], str]:
+    """Member regions -> cities of an area (``[decision.areas]``) or of one region, and the
+    time zone of the first member region.
+
+    Raises
+    ------
+    ValueError
+        naming the configured areas and regions when ``target`` is neither.
+    """
+    if target in fconfig.decision.areas:
+        regions = list(fconfig.decision.areas[target])
+    elif target in config.regions:
+        regions = [target]
+    else:
+        raise ValueError(f"unknown area or region {target!r}; areas: "
+                         f"{', '.join(sorted(fconfig.decision.areas)) or '(none)'}; regions: "
+                         f"{', '.join(sorted(config.regions))}")
+    members = {r: list(config.regions[r].cities) for r in regions}
+    return members, config.regions[regions[0]].timezone
+
+
+def origin_of(issue_time: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """The first forecast day: the local date of the issue time (naive)."""
+    return issue_time.tz_convert(tz).tz_localize(None).normalize()
+
+
+def city_series(store: Store, stations: pd.DataFrame, region: str, city: str, tz: str,
+                origin: pd.Timestamp, fconfig: ForecastConfig
+                ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Daily pollutant series (days < origin) and weather (history and forecast days) of a city.
+
+    Readings are read up to the origin's local midnight only: a run for a past issue time
+    never sees later data.  Weather comes from ``forecast.weather_source`` when configured.
+    """
+    settings = fconfig.forecast
+    ids = stations.loc[(stations["region"] == region) & (stations["city"] == city),
+                       "station_id"].tolist()
+    start_local = origin - pd.Timedelta(days=settings.history_days)
+
+    def to_utc(day: pd.Timestamp) -> pd.Timestamp:
+        return day.tz_localize(tz).tz_convert("UTC")
+
+    if not ids:
+        return pd.DataFrame(columns=list(AQI_POLLUTANTS)), None
+    readings = store.readings(stations=ids, parameters=list(AQI_POLLUTANTS), periods="1h",
+                              start=to_utc(start_local), end=to_utc(origin))
+    daily = daily_pollutants(readings, tz) if len(readings) else pd.DataFrame()
+    daily = daily.loc[daily.index < origin] if len(daily) else daily
+    weather = None
+    if settings.weather_source:
+        horizon_end = origin + pd.Timedelta(days=settings.horizon_days)
+        wx = store.readings(stations=ids, parameters=list(WEATHER_INPUTS), periods="1h",
+                            sources=settings.weather_source, start=to_utc(start_local),
+                            end=to_utc(horizon_end))
+        weather = daily_weather(wx, tz) if len(wx) else None
+    return daily, weather
+
+
+def _no_data(city: str, origin: pd.Timestamp, reason: str) -> SeriesForecast:
+    return SeriesForecast(city, origin, HISTORY_ONLY, "insufficient data", pd.DataFrame(),
+                          pd.DataFrame(), reason)
+
+
+def forecast_city(store: Store, cache: ModelCache, stations: pd.DataFrame, region: str,
+                  city: str, tz: str, origin: pd.Timestamp, fconfig: ForecastConfig
+                  ) -> SeriesForecast:
+    """Forecast one city from cached models (refitted when stale), updating the cache."""
+    daily, weather = city_series(store, stations, region, city, tz, origin, fconfig)
+    if daily.empty or daily.dropna(how="all").empty:
+        return _no_data(city, origin, f"insufficient data: no readings for {city} ({region}) "
+                                      "in the store before the issue day")
+    horizon_days = pd.date_range(origin, periods=fconfig.forecast.horizon_days, freq="D")
+    with_weather = weather is not None and weather.reindex(horizon_days).notna().all().all()
+    mode = WEATHER_FORECAST if with_weather else HISTORY_ONLY
+    spec = fconfig.model(with_weather)
+    series_id = f"{region}/{city}"
+    cached = cache.load(series_id, mode)
+    models = current_models(cached, series_id, daily, origin, spec, fconfig.forecast,
+                            weather if with_weather else None)
+    forecast, moved = forecast_series(models, daily, origin, fconfig.forecast, tz=tz,
+                                      mode=mode, weather=weather if with_weather else None)
+    if not moved.insufficient:
+        cache.save(moved, mode)
+    return forecast
+
+
+def forecast_area(config: AppConfig, store: Store, target: str, issue_time: pd.Timestamp,
+                  fconfig: ForecastConfig | None = None) -> AreaForecast:
+    """Forecast every member city of ``target`` and make the regional decision."""
+    fconfig = fconfig or load_forecast_config(config)
+    members, tz = area_members(config, fconfig, target)
+    origin = origin_of(issue_time, tz)
+    stations = store.stations()
+    cache = ModelCache(store.data_dir)
+    forecasts = {(region, city): forecast_city(store, cache, stations, region, city, tz,
+                                               origin, fconfig)
+                 for region, cities in members.items() for city in cities}
+    decision = decide(target, members, forecasts, issue_time.to_pydatetime(),
+                      rules=load_warning_rules(config.config_dir), grading=fconfig.grading,
+                      settings=fconfig.decision, tz=tz)
+    return AreaForecast(target, issue_time, origin, members, forecasts, decision)
+
+
+def decision_source(config: AppConfig, now: datetime) -> RegionalDecision | None:
+    """Decision of ``[decision] default_area`` at ``now`` (``alerts`` decision source).
+
+    None when no default area is configured.  The data directory is that of
+    :func:`monitor.config.data_dir` (``$JOINTWATCH_HOME`` or ``./var``).
+    """
+    fconfig = load_forecast_config(config)
+    if fconfig.decision.default_area is None:
+        return None
+    store = Store(data_dir())
+    return forecast_area(config, store, fconfig.decision.default_area, pd.Timestamp(now),
+                         fconfig).decision
