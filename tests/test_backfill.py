@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from distributed import Client, LocalCluster
 from ingest.backfill import SCHEDULER_ENV, archive_files, run_backfill
 from ingest.pipeline import run_ingest
 from monitor.config import AppConfig
+from monitor.crashpoints import HOLD_ENV
 from monitor.store import Store
 
 #: A file of the archive the adapter must quarantine row by row (bad timestamp, bad width).
@@ -164,3 +167,33 @@ def test_cli_backfill_refuses_unclear_requests(config: AppConfig, archive: Path,
     assert nothing.returncode == 1 and "no files to backfill" in nothing.stderr
     alone = _jointwatch(config, tmp_path, "ingest", FEED, "--dask-scheduler", "tcp://x:1")
     assert alone.returncode == 1 and "--backfill only" in alone.stderr
+
+
+@pytest.mark.parametrize("point", ["partition", "ledger"])
+def test_backfill_killed_mid_commit_completes_on_rerun(
+        config: AppConfig, archive: Path, single_process: Store, cluster: LocalCluster,
+        tmp_path: Path, point: str) -> None:
+    """SIGKILL at the store's crash points (monitor.crashpoints), then the same command again."""
+    marker, data_dir = tmp_path / "reached", tmp_path / "var"
+    command = [sys.executable, "-m", "monitor.cli", "--config", str(config.config_dir),
+               "--data-dir", str(data_dir), "ingest", FEED, "--backfill", str(archive)]
+    env = {**os.environ, SCHEDULER_ENV: cluster.scheduler_address,
+           HOLD_ENV: f"{point}:{marker}"}
+    child = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        while not marker.exists():
+            assert child.poll() is None, f"backfill ended before {point!r}: {child.stderr.read()}"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    rerun = _jointwatch(config, data_dir, "ingest", FEED, "--backfill", str(archive),
+                        env={SCHEDULER_ENV: cluster.scheduler_address, HOLD_ENV: ""})
+    assert rerun.returncode == 0, rerun.stderr
+    store = Store(data_dir)
+    assert _day_files(store) == _day_files(single_process)
+    pd.testing.assert_frame_equal(_ledger(store), _ledger(single_process))
+    pd.testing.assert_frame_equal(_quarantine(store), _quarantine(single_process))
