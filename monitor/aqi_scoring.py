@@ -231,11 +231,13 @@ def combine(
         scored = score_scale(standard, scale, columns.get((ind.pollutant, ind.reading_period),
                                                           nan), fallback)
         matrix[:, k] = scored.iaqi
+        # below a scale that starts above zero (EPA O3 1-h) is not scored, not missing
+        below = np.equal(scored.reason, REASON_BELOW_SCALE)
         key = (ind.pollutant, ind.reading_period)
         if key in columns:
             skipped = (unmonitored or {}).get(key, np.zeros(n_rows, dtype=bool))
-            missing[:, k] = np.isnan(scored.iaqi) & ~skipped
-        flagged = np.flatnonzero(np.not_equal(scored.reason, None))
+            missing[:, k] = np.isnan(scored.iaqi) & ~skipped & ~below
+        flagged = np.flatnonzero(np.not_equal(scored.reason, None) & ~below)
         reasons.append((flagged, ind.label + ":" + scored.reason[flagged].astype(str)))
     present = ~np.isnan(matrix)
     aqi = np.where(present.any(axis=1), np.nanmax(np.where(present, matrix, -np.inf), axis=1),

@@ -94,6 +94,14 @@ def test_daily_report_converts_canonical_units_and_takes_the_maximum() -> None:
     assert row["aqi"] == 126
     assert (row["iaqi_o3_8h"], row["iaqi_pm25"], row["iaqi_co"]) == (126, 102, 90)
     assert pd.isna(row["primary_pollutants"])  # EPA reports no primary pollutant
+    assert pd.isna(row["reason"])
+
+
+def test_daily_o3_1h_below_its_scale_is_not_scored_and_not_a_qc_reason() -> None:
+    frame = _daily([("o3", "8h_max_24h", 0.060 * 1000 * 47.997 / 24.45),
+                    ("o3", "1h_max_24h", 0.100 * 1000 * 47.997 / 24.45)])
+    row = daily_aqi(frame, standard="epa").iloc[0]
+    assert row["aqi"] == 68 and np.isnan(row["iaqi_o3_1h"]) and pd.isna(row["reason"])
 
 
 def test_epa_has_no_realtime_report() -> None:
