@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingest_support import SAMPLES, context, feed_with, reading
 
 from ingest import cnemc_hourly_air, tabular
@@ -181,3 +183,26 @@ def test_wide_file_unknown_parameter_and_station_cells(tmp_path: Path,
     assert (unknown["field"], unknown["raw"]) == ("9999A", "50")
     assert reading(result, "cn:1001A", "2016-12-31T16:00Z", "pm25")["value"] == 417
 
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=len(b"".join(LINES))),
+       junk=st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")),
+       where=st.integers(min_value=1, max_value=len(LINES) - 1))
+def test_any_corruption_is_accounted_for_and_never_raises(
+        tmp_path: Path, feed: Feed, config: AppConfig, cut: int, junk: bytes,
+        where: int) -> None:
+    # insert a junk line, then cut the file anywhere: reading never raises, the counts add
+    # up, and every untouched complete line before the cut is stored
+    lines = [*LINES[:where], junk + b"\n", *LINES[where:]]
+    data = b"".join(lines)[:cut]
+    result = cnemc_hourly_air.read(_write(tmp_path, [data], "fuzz.csv"), feed,
+                                   context(config)).check()
+    stored = set(result.readings["source_row"].unique())
+    complete = data.count(b"\n")
+    if not data.startswith(LINES[0]):
+        return  # header cut: the file is empty or refused as a whole (one record)
+    for number in range(2, complete + 1):  # complete lines after the header
+        if number != where + 1:  # the junk line
+            assert number in stored, number
