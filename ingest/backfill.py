@@ -12,11 +12,12 @@ How it scales
 -------------
 The archive is cut into batches of ``files_per_batch`` files (in sorted path order).
 For each batch, dask tasks first hash the files (so already-ingested files are never
-parsed), then run the adapter on the new ones, one file per task; the client
-commits the batch's readings to the store (one Parquet merge per touched day file,
-then the ledger in one transaction) before it submits the next batch.  At any time
-the client holds one batch and each worker one file, so peak memory depends on the
-batch size and the size of a day of readings, not on the number of files.
+parsed), then run the adapter on the new ones, one file per task.  The client then
+commits the batch to the store (one Parquet merge per touched day file, then the
+ledger in one transaction) in a background thread while the workers read the next
+batch.  At any time the client holds at most two batches and each worker one file,
+so peak memory depends on the batch size and on the size of one day of readings,
+not on the number of files.
 
 Where the tasks run
 -------------------
