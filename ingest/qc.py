@@ -117,15 +117,32 @@ def _reason_severity(reason: str) -> int:
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 for missing) and the distinct values of a column."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return (column.cat.codes.to_numpy(dtype="int64"),
+                column.cat.categories.to_numpy(dtype=object))
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
 
 
-def combined_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One int64 per row identifying the combination of values in ``columns``."""
-    key = np.zeros(len(frame), dtype="int64")
+def _reason_codes(reasons: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_codes` of a reason column, factorizing only the rows that have a reason."""
+    present = reasons.notna().to_numpy(dtype=bool)
+    codes = np.full(len(reasons), -1, dtype="int64")
+    if not present.any():
+        return codes, np.empty(0, dtype=object)
+    sub, uniques = _codes(reasons[present])
+    codes[present] = sub
+    return codes, uniques
+
+
+def combined_key(frame: pd.DataFrame, columns: list[str],
+                 rows: np.ndarray | None = None) -> np.ndarray:
+    """One int64 per row (of the boolean ``rows`` mask, default all) identifying the
+    combination of values in ``columns``."""
+    n = len(frame) if rows is None else int(rows.sum())
+    key = np.zeros(n, dtype="int64")
     for column in columns:
-        codes, uniques = _codes(frame[column])
+        codes, uniques = _codes(frame[column] if rows is None else frame[column][rows])
         key = key * (len(uniques) + 1) + codes + 1
     return key
 
@@ -140,7 +157,7 @@ def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
     if not is25.any() or not is10.any():
         return mask
     pm = is25 | is10
-    key = combined_key(readings, ["station_id", "time", "period", "source"])[pm]
+    key = combined_key(readings, ["station_id", "time", "period", "source"], pm)
     values = readings["value"].to_numpy(dtype="float64", na_value=np.nan)[pm]
     rows = np.flatnonzero(pm)
     sub25, sub10 = is25[pm], is10[pm]
@@ -233,7 +250,7 @@ def apply_qc(
     bounds = np.array([PARAMETERS[p].plausible if p in PARAMETERS else (np.nan, np.nan)
                        for p in param_names] + [(np.nan, np.nan)], dtype="float64")
     low, high = bounds[param_codes, 0], bounds[param_codes, 1]
-    reason_codes, reason_texts = _codes(out["flag_reason"])
+    reason_codes, reason_texts = _reason_codes(out["flag_reason"])
     is_ph = np.append(param_names == "ph", False)[param_codes]
     has_value = ~np.isnan(values)
     negative = has_value & (values < 0) & (low >= 0)
