@@ -15,8 +15,9 @@ Ozone types, as the 2017-01-01 file shows (station 1001A): ``O3_24h`` is the max
 A record is one (row, station column) cell (see :mod:`ingest.base`).  Station ids are
 ``cn:<code>``.  Codes of 2017 that are not in the current station table (585 of 1,497 on
 2017-01-01: the network was renumbered and extended since) are valid national codes:
-their data are kept, and each is registered in ``FileResult.stations`` with its id and
-medium only (name, city and position unknown), so ``jointwatch stations`` lists them.
+their data are kept under ``cn:<code>``, and the pipeline lists each such station with
+its id, medium and source only (:func:`ingest.stations.unlisted_stations`; name, city
+and position unknown), so ``jointwatch stations`` shows them.
 
 References
 ----------
@@ -29,12 +30,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ingest.base import FileResult, IngestContext
 from ingest.tabular import read_tabular
 from monitor.config import Feed
-from monitor.schema import STATION_COLUMNS
 
 #: Native types whose period the harmonize aliases would get wrong (see module notes).
 VARIABLE_MAP: dict[str, str] = {
@@ -55,18 +53,6 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-def unknown_stations(station_ids: pd.Series, ctx: IngestContext, source: str) -> pd.DataFrame:
-    """Station rows (id and medium only) for the ids not in the station table."""
-    known = set(ctx.stations["station_id"]) if not ctx.stations.empty else set()
-    new = sorted(set(station_ids.astype(str)) - known)
-    table = pd.DataFrame({"station_id": new, "medium": "air", "source": source})
-    return table.reindex(columns=STATION_COLUMNS)
-
-
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
-    """Read one daily file; stations unknown so far are registered (see module notes)."""
-    result = read_tabular(path, feed, ctx, OPTIONS).result
-    if not result.readings.empty:
-        ids = pd.Series(result.readings["station_id"].unique())
-        result.stations = unknown_stations(ids, ctx, feed.id)
-    return result
+    """Read one daily file (unknown station codes kept, see module notes)."""
+    return read_tabular(path, feed, ctx, OPTIONS).result

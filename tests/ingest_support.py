@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.base import FileResult, IngestContext
-from ingest.pipeline import load_reference_stations
+from ingest.stations import load_reference_stations
 from monitor.config import AppConfig, Feed
 
 PROJECT = Path(__file__).resolve().parent.parent

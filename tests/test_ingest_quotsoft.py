@@ -9,7 +9,9 @@ import pytest
 from ingest_support import SAMPLES, context, reading
 
 from ingest import quotsoft_china_sites
+from ingest.pipeline import run_ingest
 from monitor.config import AppConfig
+from monitor.store import Store
 
 SAMPLE = SAMPLES / "quotsoft_china_sites" / "china_sites_20170101.csv"
 MIDNIGHT = "2016-12-31T16:00Z"  # Beijing 2017-01-01 00:00
@@ -47,13 +49,16 @@ def test_each_cell_is_a_record_and_empty_cells_are_missing(day) -> None:
     assert math.isnan(empty["value"]) and empty["flag_reason"] == "missing"
 
 
-def test_codes_missing_from_station_table_are_registered_not_lost(day) -> None:
+def test_codes_missing_from_station_table_are_kept_and_listed(config: AppConfig, day,
+                                                              tmp_path: Path) -> None:
     # 1002A and 1012A were Beijing codes in 2017, absent from today's national list
-    registered = day.stations.set_index("station_id")
-    assert {"cn:1002A", "cn:1012A"} <= set(registered.index)
-    assert registered.loc["cn:1002A", "medium"] == "air"
     assert reading(day, "cn:1002A", MIDNIGHT, "aqi")["value"] == 280
-    assert "cn:1001A" not in registered.index  # known stations are not re-registered
+    store = Store(tmp_path / "var")
+    run_ingest(config, store, ["quotsoft_china_sites"])
+    listed = store.stations().set_index("station_id")
+    assert listed.loc["cn:1002A", "medium"] == "air"
+    assert listed.loc["cn:1002A", "source"] == "quotsoft_china_sites"
+    assert listed.loc["cn:1001A", "name"] == "万寿西宫"  # known stations keep their metadata
 
 
 def test_haze_day_pm25_above_pm10_is_suspect_on_both(day) -> None:
@@ -73,7 +78,6 @@ def test_full_day_file(config: AppConfig, shared_data: Path) -> None:
         shared_data / "quotsoft_china_sites" / "china_sites_20170101.csv",
         config.feeds["quotsoft_china_sites"], context(config)).check()
     assert result.records == result.stored_records == 19 * 15 * 1497
-    assert len(result.stations) == 585
     flagged = result.readings[result.readings["flag_reason"].fillna("").str.contains(
         "pm25_gt_pm10")]
     assert len(flagged) == 2 * 314  # 314 station-hours with PM2.5_24h > PM10_24h
