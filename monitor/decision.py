@@ -5,8 +5,9 @@
    makes "P(AQI > threshold) >= p" equivalent to "value > threshold") and graded with the
    rule set in force for its region on the issue day (:mod:`monitor.warning_grades`).
 2. The regional level is the highest grade G that enough member cities reach: at least
-   ``k`` cities (``k_of_n``) or at least ``ceil(share * N)`` of the N member cities
-   (``share``), a city "reaching" G when its grade is G or higher.  Cities whose grades
+   ``k`` cities (``k_of_n``; all of them when the area has fewer than ``k``) or at least
+   ``ceil(share * N)`` of the N member cities (``share``), a city "reaching" G when its
+   grade is G or higher.  Cities whose grades
    differ therefore pool down to the highest grade enough of them share.  A city without a
    forecast (insufficient data) counts as not reaching any grade and is named in the
    evidence.  Optionally the cities are counted under one area-wide rule set
@@ -115,7 +116,7 @@ def effective_start(issue_time: datetime, lead_hours: int, tz: str) -> pd.Timest
 def cities_needed(n_cities: int, settings: DecisionSettings) -> int:
     """How many member cities must reach a grade for the regional level to be that grade."""
     if settings.rule == "k_of_n":
-        return settings.k
+        return max(1, min(settings.k, n_cities))
     return max(1, math.ceil(settings.share * n_cities - 1e-9))
 
 

@@ -63,6 +63,9 @@ def test_cities_at_different_grades_pool_to_the_highest_shared_one() -> None:
     assert regional_level(grades, DecisionSettings(rule="k_of_n", k=3))[0] is Grade.YELLOW
     assert regional_level(grades, DecisionSettings(rule="k_of_n", k=1))[0] is Grade.RED
     assert regional_level(grades, DecisionSettings(rule="k_of_n", k=4))[0] is Grade.NONE
+    # an area with fewer cities than k needs all of them
+    assert cities_needed(1, K2) == 1
+    assert regional_level(_grades(Grade.RED), K2)[0] is Grade.RED
 
 
 def test_share_rule_boundary() -> None:
