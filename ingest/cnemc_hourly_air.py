@@ -32,6 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ingest.base import FileResult, IngestContext
@@ -75,24 +76,28 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
         return pd.DataFrame(columns=STATION_COLUMNS)
     if not pd.Index(rows["station_id"]).is_unique:
         rows = rows.drop_duplicates("station_id", keep="last")
-    city = rows["area"].astype(object)
-    configured = {c: ctx.config.region_of_city(c) for c in city.dropna().unique()}
-    region = city.map({c: r for c, r in configured.items() if r is not None})
-    if not ctx.stations.empty and region.isna().any():
+    city = rows["area"].to_numpy(dtype=object)
+    codes, cities = pd.factorize(city)
+    configured = np.array([ctx.config.region_of_city(c) for c in cities] + [None],
+                          dtype=object)
+    region = configured[codes]
+    ids = rows["station_id"].to_numpy(dtype=object)
+    unassigned = pd.isna(region)
+    if unassigned.any() and not ctx.stations.empty:
         known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
                          ctx.stations["region"].to_numpy(dtype=object), strict=True))
-        region = region.fillna(rows["station_id"].map(known))
-    columns = {
-        "station_id": rows["station_id"].to_numpy(dtype=object),
+        region[unassigned] = [known.get(i) for i in ids[unassigned]]
+    given = {
+        "station_id": ids,
         "name": rows["positionname"].to_numpy(dtype=object),
-        "region": region.to_numpy(dtype=object),
-        "city": city.to_numpy(dtype=object),
+        "region": region,
+        "city": city,
         "lon": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
         "lat": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
         "medium": "air",
         "source": source,
     }
-    return pd.DataFrame(columns).reindex(columns=STATION_COLUMNS)
+    return pd.DataFrame({c: given.get(c) for c in STATION_COLUMNS})
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
