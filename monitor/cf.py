@@ -183,15 +183,15 @@ def to_cf_dataset(
         values[at] = cells["value"].to_numpy(dtype="float64", na_value=np.nan)[rows]
         flags = np.full(shape, FLAG_FILL, dtype="int8")
         flags[at] = cells["flag"].map(FLAG_CODES).to_numpy(dtype="int8")[rows]
-        data_vars[f"{name}_qc"] = xr.Variable(dims, flags, _qc_attrs(name))
+        ancillary = {f"{name}_qc": xr.Variable(dims, flags, _qc_attrs(name))}
         codes = cells["flag_reason"].fillna("").to_numpy(dtype=object)[rows]
         if (codes != "").any():
             reasons = np.full(shape, "", dtype=object)
             reasons[at] = codes
-            data_vars[f"{name}_qc_reason"] = xr.Variable(
+            ancillary[f"{name}_qc_reason"] = xr.Variable(
                 dims, reasons, {"long_name": f"QC reason codes of {name} (';'-separated)"})
-        ancillary = [v for v in (f"{name}_qc", f"{name}_qc_reason") if v in data_vars]
-        data_vars[name] = xr.Variable(dims, values, _data_attrs(param, period, ancillary))
+        data_vars[name] = xr.Variable(dims, values, _data_attrs(param, period, list(ancillary)))
+        data_vars.update(ancillary)
     coords = {
         "station_id": ("station", station_ids.to_numpy(dtype=object),
                        {"cf_role": "timeseries_id", "long_name": "station id"}),

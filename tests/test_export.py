@@ -19,6 +19,7 @@ from cnemc_archive import FEED, PROJECT, archive_config, copy_archive, hourly_fi
 
 from ingest.pipeline import run_ingest
 from monitor.cf import CELL_METHODS, readings_from_cf
+from monitor.config import AppConfig
 from monitor.export import (
     LONG_COLUMNS,
     EmptySelectionError,
@@ -183,6 +184,24 @@ def test_netcdf_is_cf_compliant_offline_and_round_trips(
         assert str(ds["station_name"].sel(station=0).item()) == "万寿西宫"
         back = readings_from_cf(ds.load())
     _assert_same_readings(back, everything, CF_COLUMNS)
+
+
+@pytest.mark.filterwarnings("ignore:The ioos_sos checker is deprecated:DeprecationWarning")
+def test_water_netcdf_is_cf_compliant_and_round_trips(config: AppConfig, tmp_path: Path,
+                                                      offline: None) -> None:
+    """Surface-water sections: NTU and cells/L units, pH, published class."""
+    store = Store(tmp_path / "var")
+    run_ingest(config, store, ["cnemc_surface_water"])
+    out = tmp_path / "water.nc"
+    export(store, Selection(flags=None), "netcdf", out)
+    report = _cf_report(out, tmp_path / "cf.json")
+    assert [p for p in report["all_priorities"] if p["msgs"]] == []  # type: ignore[union-attr]
+    with xr.open_dataset(out) as ds:
+        turbidity = next(v for v in ds.data_vars if v.startswith("turbidity_")
+                         and not v.endswith(("_qc", "_qc_reason")))
+        assert ds[turbidity].attrs["units"] == "1" and "NTU" in ds[turbidity].attrs["comment"]
+        back = readings_from_cf(ds.load())
+    _assert_same_readings(back, store.readings(flags=None), CF_COLUMNS)
 
 
 def test_zarr_is_format_2_and_round_trips(store: Store, everything: pd.DataFrame,
