@@ -122,7 +122,7 @@ class Selection:
             if value is not None:
                 try:
                     pd.Timestamp(value)
-                except ValueError:
+                except (ValueError, TypeError):
                     raise ValueError(f"{bound}: {value!r} is not an ISO 8601 time") from None
 
     def describe(self) -> str:
