@@ -85,9 +85,10 @@ def long_readings(
         values.append(to_canonical_unit(parsed, unit, column.parameter, times))
         reasons.append(why.to_numpy(dtype=object))
     n, k = len(table), len(columns)
+    station_codes, stations = coded(station_id.to_numpy(dtype=object))
     return readings_frame(
         source, source_file,
-        station_id=coded(np.tile(station_id.to_numpy(dtype=object), k)),
+        station_id=(np.tile(station_codes, k), stations),
         time=np.tile(naive_utc(pd.Series(times)), k),
         period=_per_column([c.period for c in columns], n),
         parameter=_per_column([c.parameter for c in columns], n),
