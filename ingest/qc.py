@@ -240,6 +240,12 @@ def apply_qc(
         run length for the ``stuck`` check (see module docstring).
     history : pandas.DataFrame, optional
         earlier readings used only to extend stuck runs backwards.
+
+    Returns
+    -------
+    pandas.DataFrame
+        the same readings, same order and values; ``flag`` a Categorical of
+        valid/suspect/invalid, ``flag_reason`` the ``;``-joined reason codes or None.
     """
     out = readings.copy()
     n = len(out)

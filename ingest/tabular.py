@@ -329,6 +329,27 @@ def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
 
     Never raises on bad content: a file that cannot be read in the configured layout
     becomes one quarantine record with line 0 and a reason naming the problem.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        the input file.
+    feed : monitor.config.Feed
+        its feed: ``encoding``, ``timezone`` and the tabular ``options``.
+    ctx : ingest.base.IngestContext
+        configuration and known stations (for ``require_known_station``).
+    defaults : dict, optional
+        the adapter's own options, which the feed's ``options`` override.
+
+    Returns
+    -------
+    TabularResult
+        the QC-flagged :class:`~ingest.base.FileResult` and the rows as read.
+
+    Raises
+    ------
+    monitor.config.ConfigError
+        the options are invalid (a configuration problem, not bad content).
     """
     opts = TabularOptions.for_feed(feed, defaults)
     try:
