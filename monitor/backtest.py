@@ -129,6 +129,11 @@ def rolling_origin(series_id: str, daily: pd.DataFrame, origins: pd.DatetimeInde
         ``climatology_*``, ``obs_*`` for ``pm25`` and ``aqi``; the model's intervals,
         exceedance probabilities and the graded AQI.  Model columns are NaN where the
         model had insufficient data (``status`` says so).
+
+    Raises
+    ------
+    ValueError
+        when no origin had enough history, with the reasons.
     """
     with_weather = mode == PERFECT_PROGNOSIS
     spec = config.model(with_weather)
@@ -136,6 +141,7 @@ def rolling_origin(series_id: str, daily: pd.DataFrame, origins: pd.DatetimeInde
     horizon = settings.horizon_days
     models = None
     parts = []
+    reasons: set[str] = set()
     for origin in origins:
         before = daily.loc[daily.index < origin]
         known_weather = None
@@ -147,12 +153,16 @@ def rolling_origin(series_id: str, daily: pd.DataFrame, origins: pd.DatetimeInde
         if forecast.ok:
             rows = _forecast_rows(forecast, graded_aqi(forecast, config.grading))
         else:
+            reasons.add(forecast.reason)
             rows = pd.DataFrame({"horizon": np.arange(1, horizon + 1),
                                  "day": pd.date_range(origin, periods=horizon, freq="D")})
         rows.insert(0, "origin", origin)
         rows["status"] = forecast.status
         parts.append(rows)
     cases = pd.concat(parts, ignore_index=True)
+    if "model_pm25" not in cases:
+        raise ValueError(f"{series_id}: no origin had enough history to forecast: "
+                         + "; ".join(sorted(reasons)))
     return add_baselines(cases, daily, tz)
 
 

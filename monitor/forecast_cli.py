@@ -174,6 +174,9 @@ def _print_backtest(report: dict[str, Any]) -> None:
                                        na_rep=""))
     print("\nwarning grades (forecast days 1-4 vs the grade the observations justified):")
     for method, s in report["grades"].items():
+        if not s["n"]:
+            print(f"  {method:12s} n=0")
+            continue
         w = s["warning"]
         print(f"  {method:12s} n={s['n']} accuracy={s['accuracy']} too_high={s['too_high']} "
               f"too_low={s['too_low']} warning POD={w['pod']} FAR={w['far']} CSI={w['csi']}")
@@ -216,9 +219,13 @@ def cli_backtest(args: argparse.Namespace, config: AppConfig) -> int:
         except ValueError:
             return None
 
-    cases = rolling_origin(f"{args.region}/{city}", daily[list(AQI_POLLUTANTS)],
-                           pd.date_range(start, end, freq="D"), fconfig, tz=tz,
-                           mode=args.mode, weather=weather)
+    try:
+        cases = rolling_origin(f"{args.region}/{city}", daily[list(AQI_POLLUTANTS)],
+                               pd.date_range(start, end, freq="D"), fconfig, tz=tz,
+                               mode=args.mode, weather=weather)
+    except ValueError as exc:
+        print(f"jointwatch backtest: {exc}", file=sys.stderr)
+        return 1
     report = backtest_report(cases, args.mode, f"{args.region}/{city}", rule_set_of)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))

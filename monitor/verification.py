@@ -145,8 +145,13 @@ def method_scores(cases: pd.DataFrame, method: str, standard: str) -> dict[str, 
 
 
 def comparable(cases: pd.DataFrame) -> pd.DataFrame:
-    """The cases where the observation and every method's forecast exist (same sample for all)."""
-    needed = ["obs_pm25", "obs_aqi"] + [f"{m}_{v}" for m in METHODS for v in ("pm25", "aqi")]
+    """The cases where the observation and every method's forecast exist (same sample for all).
+
+    A method without any forecast at all (e.g. climatology when no earlier year is in the
+    data) does not empty the table: it is left out of the condition and scores n = 0.
+    """
+    available = [m for m in METHODS if cases[f"{m}_pm25"].notna().any()]
+    needed = ["obs_pm25", "obs_aqi"] + [f"{m}_{v}" for m in available for v in ("pm25", "aqi")]
     return cases.dropna(subset=needed)
 
 
@@ -181,10 +186,11 @@ def grade_scores(cases: pd.DataFrame, rule_set_of: Callable[[pd.Timestamp], Rule
     None) or with any value missing are left out.  Scores: ``n``, ``accuracy`` (same
     grade), ``too_high`` / ``too_low`` counts, and POD / FAR / CSI of "a warning at all".
     """
-    sources = {"model": "model_aqi_graded", "persistence": "persistence_aqi",
+    columns = {"model": "model_aqi_graded", "persistence": "persistence_aqi",
                "climatology": "climatology_aqi"}
+    sources = {name: c for name, c in columns.items() if c in cases and cases[c].notna().any()}
     needed = ["obs_aqi", *sources.values()]
-    graded: dict[str, list[int]] = {name: [] for name in ("obs", *sources)}
+    graded: dict[str, list[int]] = {name: [] for name in ("obs", *columns)}
     for origin, group in cases.dropna(subset=needed).groupby("origin", sort=True):
         if len(group) != cases.loc[cases["origin"] == origin].shape[0]:
             continue
@@ -197,7 +203,10 @@ def grade_scores(cases: pd.DataFrame, rule_set_of: Callable[[pd.Timestamp], Rule
             graded[name].append(int(grade(ordered[column].to_numpy(), rule_set).grade))
     observed = np.asarray(graded["obs"], dtype=np.float64)
     out: dict[str, dict[str, Any]] = {}
-    for name in sources:
+    for name in columns:
+        if name not in sources:  # no forecast at all (e.g. climatology without earlier years)
+            out[name] = {"n": 0, "accuracy": float("nan")}
+            continue
         forecast = np.asarray(graded[name], dtype=np.float64)
         warning = contingency(forecast, observed, 0)
         out[name] = {
