@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from monitor.config import AppConfig
 from monitor.forecast import SeriesForecast, graded_aqi
 from monitor.forecast_config import DecisionSettings, Grading
 from monitor.rules_config import WarningRules
@@ -218,3 +219,15 @@ def decide(area: str, members: Mapping[str, list[str]],
         own_levels=own_levels, rule=rule_name(settings), why=why, issue_time=issue_time,
         effective_start=start.to_pydatetime(),
         evidence={"grading": grading.model_dump(), "cities": evidence})
+
+
+def regional_decision(config: AppConfig, now: datetime) -> RegionalDecision | None:
+    """The decision of ``[decision] default_area`` at ``now``: the ``decision_source`` of
+    scheduled consultations (``config/alerts.toml``); None without a default area.
+
+    Reads the store of :func:`monitor.config.data_dir` and the model cache in it.
+    """
+    # imported here: the run module builds on this one (forecasts -> decision)
+    from monitor.forecast_run import decision_source
+
+    return decision_source(config, now)

@@ -22,8 +22,12 @@ from monitor.config import data_dir
 STEPS: tuple[tuple[str, list[str]], ...] = (
     ("Ingest the bundled sample feeds", ["ingest"]),
     ("Data freshness per feed and region", ["status"]),
-    ("Forecast of daily AQI, days 1-4, per city", ["forecast"]),
-    ("Regional warning decision from the forecast", ["decide"]),
+    # issued inside the bundled sample's year (2016-03 .. 2017-02), in the Jan 2017 haze; the
+    # sample has Beijing stations only (`--region jjj` shows the other cities as no data)
+    ("Forecast of daily AQI, days 1-4, per city",
+     ["forecast", "--region", "beijing", "--issue-time", "2017-01-02T10:00"]),
+    ("Regional warning decision from the forecast",
+     ["decide", "--region", "beijing", "--issue-time", "2017-01-02T10:00"]),
     ("Consultation: issue and send the synchronized notices", ["consult", "--now"]),
     ("Notice log with delivery status", ["notices"]),
 )

@@ -14,8 +14,9 @@ BACKTEST_MODES: tuple[str, ...] = ("history-only", "perfect-prognosis")
 
 def forecast_args(p: argparse.ArgumentParser) -> None:
     """Arguments of ``forecast`` and ``decide``."""
-    p.add_argument("--region", required=True, metavar="AREA_OR_REGION",
-                   help="joint-control area of forecast.toml [decision.areas], or a region id")
+    p.add_argument("--region", metavar="AREA_OR_REGION",
+                   help="joint-control area of forecast.toml [decision.areas], or a region id "
+                   "(default: [decision] default_area)")
     p.add_argument("--issue-time", metavar="T", help="issue time, ISO 8601 (default: now; "
                    "naive times are local to the area)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")

@@ -83,8 +83,11 @@ def _print_area(result: AreaForecast) -> None:
 def _run_area(args: argparse.Namespace, config: AppConfig) -> AreaForecast | int:
     try:
         fconfig = load_forecast_config(config)
-        _, tz = area_members(config, fconfig, args.region)
-        return forecast_area(config, Store(data_dir(args.data_dir)), args.region,
+        target = args.region or fconfig.decision.default_area
+        if target is None:
+            raise ValueError("no --region given and no [decision] default_area in forecast.toml")
+        _, tz = area_members(config, fconfig, target)
+        return forecast_area(config, Store(data_dir(args.data_dir)), target,
                              _issue_time(args.issue_time, tz), fconfig)
     except (ConfigError, ValueError) as exc:
         print(f"jointwatch {args.command}: {exc}", file=sys.stderr)
