@@ -2,7 +2,9 @@
 
 Layout under the readings root (a local folder or any fsspec URL, e.g. ``memory://``)::
 
-    feed=<feed id>/month=<YYYY-MM>/part-<YYYY-MM-DD>.parquet
+    feed=<feed id>/.layout                                  "day" or "month"
+    feed=<feed id>/month=<YYYY-MM>/part-<YYYY-MM-DD>.parquet  (day layout)
+    feed=<feed id>/month=<YYYY-MM>/part-<YYYY-MM>.parquet     (month layout)
 
 Every file holds exactly the columns of :data:`monitor.schema.READING_SCHEMA`
 (``feed`` and ``month`` exist only as directory names, so pyarrow.dataset and
@@ -10,11 +12,17 @@ dask.dataframe.read_parquet read the root as it is).  Parquet has no second
 resolution, so ``time`` is stored as milliseconds; :func:`open_dataset` casts it
 back to the canonical schema.
 
-One file per feed and UTC day: a reading's key (``READING_KEY``) determines its
-file, so an upsert rewrites only the day files it touches.  Each rewrite writes a
-hidden temporary file (``.part-*.tmp``, ignored by dataset readers), flushes it to
-disk and renames it over the old file, so a reader sees the old or the new day,
-never a half-written one.
+A reading's key (``READING_KEY``) determines its file, so an upsert rewrites only
+the files it touches.  A feed's files are per UTC day (small rewrites for feeds that
+arrive hour by hour), or per month for feeds whose first batch spans more than
+:data:`MONTH_LAYOUT_MIN_DAYS` days (long per-station archives such as the UCI files,
+where day files would mean rewriting thousands of small files per batch).  The
+choice is made once, on the feed's first write, and recorded in its hidden
+``.layout`` file, so the key-to-file mapping never changes.
+
+Each rewrite writes a hidden temporary file (``.part-*.tmp``, ignored by dataset
+readers), flushes it to disk and renames it over the old file, so a reader sees the
+old or the new file, never a half-written one.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import posixpath
 import uuid
 
 import fsspec
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -40,8 +49,10 @@ from monitor.schema import READING_KEY, READING_SCHEMA
 PARTITION_SCHEMA = pa.schema([pa.field("feed", pa.string()), pa.field("month", pa.string())])
 #: Schema of the dataset as read: the canonical columns plus the partition fields.
 DATASET_SCHEMA = pa.schema(list(READING_SCHEMA) + list(PARTITION_SCHEMA))
+#: A feed whose first batch spans more days than this gets one file per month.
+MONTH_LAYOUT_MIN_DAYS = 62
+LAYOUT_FILE = ".layout"
 _SECONDS_PER_DAY = 86_400
-_EPOCH = pd.Timestamp(0)
 _TEMP_PREFIX = ".part-"
 _TEMP_SUFFIX = ".tmp"
 
@@ -62,9 +73,28 @@ class ReadingPartitions:
 
     # -- layout ------------------------------------------------------------------------------
 
-    def day_file(self, feed: str, day: str) -> str:
-        """Path of the file holding ``feed``'s readings of UTC day ``day`` (YYYY-MM-DD)."""
-        return posixpath.join(self.root, f"feed={feed}", f"month={day[:7]}", f"part-{day}.parquet")
+    def data_file(self, feed: str, period: str) -> str:
+        """Path of ``feed``'s file for ``period``: a UTC day (YYYY-MM-DD) or month (YYYY-MM)."""
+        return posixpath.join(self.root, f"feed={feed}", f"month={period[:7]}",
+                              f"part-{period}.parquet")
+
+    def layout(self, feed: str) -> str | None:
+        """``"day"`` or ``"month"``: how ``feed``'s files are cut (None before its first write)."""
+        path = posixpath.join(self.root, f"feed={feed}", LAYOUT_FILE)
+        if not self.fs.exists(path):
+            return None
+        return self.fs.cat_file(path).decode().strip()
+
+    def _layout_for(self, feed: str, days: np.ndarray) -> str:
+        """The feed's recorded layout, or -- on its first write -- the one ``days`` call for."""
+        recorded = self.layout(feed)
+        if recorded is not None:
+            return recorded
+        chosen = "month" if days.max() - days.min() > MONTH_LAYOUT_MIN_DAYS else "day"
+        folder = posixpath.join(self.root, f"feed={feed}")
+        self.fs.makedirs(folder, exist_ok=True)
+        self.fs.pipe_file(posixpath.join(folder, LAYOUT_FILE), chosen.encode())
+        return chosen
 
     @property
     def arrow_filesystem(self) -> pafs.FileSystem:
@@ -97,26 +127,29 @@ class ReadingPartitions:
         """Merge ``readings`` into the dataset; a new value supersedes the stored one per key.
 
         ``readings`` must follow :data:`READING_SCHEMA` and hold each key at most once.
-        Each touched day file is read, anti-joined on ``READING_KEY`` with the new
+        Each touched file is read, anti-joined on ``READING_KEY`` with the new
         readings, concatenated with them and atomically replaced.
 
         Returns
         -------
         int
-            Number of day files rewritten.
+            Number of files rewritten.
         """
         if readings.num_rows == 0:
             return 0
-        seconds = readings["time"].cast(pa.int64()).to_numpy()
-        rows = pd.DataFrame({"source": readings["source"].to_numpy(),
-                             "day": seconds // _SECONDS_PER_DAY})
-        targets = rows.groupby(["source", "day"], sort=True).indices
-        for (source, day), positions in targets.items():
-            date = (_EPOCH + pd.Timedelta(days=int(day))).strftime("%Y-%m-%d")
-            self._merge_day_file(self.day_file(source, date), readings.take(positions))
-        return len(targets)
+        days = readings["time"].cast(pa.int64()).to_numpy() // _SECONDS_PER_DAY
+        sources = pd.Series(readings["source"].to_numpy())
+        rewritten = 0
+        for source, rows in sources.groupby(sources, sort=True).indices.items():
+            unit = "D" if self._layout_for(source, days[rows]) == "day" else "M"
+            periods = days[rows].astype("datetime64[D]").astype(f"datetime64[{unit}]")
+            for period, within in pd.Series(periods).groupby(periods, sort=True).indices.items():
+                path = self.data_file(source, str(np.datetime64(period, unit)))
+                self._merge_file(path, readings.take(rows[within]))
+                rewritten += 1
+        return rewritten
 
-    def _merge_day_file(self, path: str, new: pa.Table) -> None:
+    def _merge_file(self, path: str, new: pa.Table) -> None:
         if self.fs.exists(path):
             old = pq.read_table(path, filesystem=self.arrow_filesystem).cast(READING_SCHEMA)
             kept = old.join(new.select(READING_KEY), keys=READING_KEY, join_type="left anti")

@@ -100,6 +100,7 @@ def test_files_follow_the_canonical_schema_and_are_readable_by_pyarrow_and_dask(
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
     assert files == [f"feed={FEED}/month=2026-03/part-2026-03-31.parquet",
                      f"feed={FEED}/month=2026-04/part-2026-04-01.parquet"]
+    assert store.partitions.layout(FEED) == "day"
     schema = pq.read_schema(root / files[0])
     assert schema.names == READING_SCHEMA.names
     for name in READING_SCHEMA.names:
@@ -109,6 +110,26 @@ def test_files_follow_the_canonical_schema_and_are_readable_by_pyarrow_and_dask(
     assert ds.dataset(root, partitioning="hive").count_rows() == total
     frame = dd.read_parquet(str(root)).compute()
     assert len(frame) == total and set(frame["feed"].astype(str)) == {FEED}
+
+
+def test_a_long_first_batch_gets_month_files_for_good(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    long_span = ["2025-01-01T00:00Z", "2025-02-15T12:00Z", "2025-04-30T23:00Z"]
+    write_feed_file(tmp_path, "archive.csv", hour_rows(long_span))
+    store = Store(tmp_path / "var")
+    run_ingest(config, store)
+    assert store.partitions.layout(FEED) == "month"
+    # a later short file of the same feed still goes into the month files
+    write_feed_file(tmp_path, "update.csv", hour_rows(["2025-02-15T12:00Z", "2025-02-16T00:00Z"],
+                                                      offset=50.0))
+    run_ingest(config, store)
+    root = store.data_dir / "readings" / f"feed={FEED}"
+    assert sorted(p.name for p in root.rglob("*.parquet")) == [
+        "part-2025-01.parquet", "part-2025-02.parquet", "part-2025-04.parquet"]
+    readings = store.readings()
+    assert len(readings) == len(CITIES) * 3 * 4  # 3 + 1 new hour; 2025-02-15T12 superseded
+    feb15 = readings[readings["time"] == pd.Timestamp("2025-02-15T12:00Z")]
+    assert (feb15["value"] >= 50.0).all()
 
 
 @pytest.mark.parametrize("scheme", ["memory", "file"])
