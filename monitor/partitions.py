@@ -52,6 +52,7 @@ DATASET_SCHEMA = pa.schema(list(READING_SCHEMA) + list(PARTITION_SCHEMA))
 #: A feed whose first batch spans more days than this gets one file per month.
 MONTH_LAYOUT_MIN_DAYS = 62
 LAYOUT_FILE = ".layout"
+LAYOUTS = ("day", "month")
 _SECONDS_PER_DAY = 86_400
 _TEMP_PREFIX = ".part-"
 _TEMP_SUFFIX = ".tmp"
@@ -83,7 +84,10 @@ class ReadingPartitions:
         path = posixpath.join(self.root, f"feed={feed}", LAYOUT_FILE)
         if not self.fs.exists(path):
             return None
-        return self.fs.cat_file(path).decode().strip()
+        layout = self.fs.cat_file(path).decode().strip()
+        if layout not in LAYOUTS:
+            raise ValueError(f"{path}: unknown layout {layout!r} (expected one of {LAYOUTS})")
+        return layout
 
     def _layout_for(self, feed: str, days: np.ndarray) -> str:
         """The feed's recorded layout, or -- on its first write -- the one ``days`` call for."""
@@ -93,7 +97,9 @@ class ReadingPartitions:
         chosen = "month" if days.max() - days.min() > MONTH_LAYOUT_MIN_DAYS else "day"
         folder = posixpath.join(self.root, f"feed={feed}")
         self.fs.makedirs(folder, exist_ok=True)
-        self.fs.pipe_file(posixpath.join(folder, LAYOUT_FILE), chosen.encode())
+        temp = posixpath.join(folder, f"{_TEMP_PREFIX}layout.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
+        self.fs.pipe_file(temp, chosen.encode())
+        self.fs.mv(temp, posixpath.join(folder, LAYOUT_FILE))
         return chosen
 
     @property
