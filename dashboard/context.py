@@ -14,6 +14,7 @@ from alerts.config import AlertsConfig, load_alerts_config
 from alerts.state import open_state
 from dashboard.config import DashboardConfig, load_dashboard_config
 from monitor.config import AppConfig
+from monitor.forecast_config import ForecastConfig, load_forecast_config
 from monitor.rules_config import WarningRules, WaterRules, load_warning_rules, load_water_rules
 from monitor.store import Store
 
@@ -29,6 +30,7 @@ class DashboardContext:
     engine: Engine
     water_rules: WaterRules
     warning_rules: WarningRules
+    forecast: ForecastConfig
 
     @property
     def member_regions(self) -> list[str]:
@@ -48,9 +50,10 @@ def open_context(config: AppConfig, data_dir: Path | str) -> DashboardContext:
     alerts = load_alerts_config(config)
     water_rules = load_water_rules(config.config_dir)
     warning_rules = load_warning_rules(config.config_dir)
+    forecast = load_forecast_config(config)
     data = Path(data_dir)
     return DashboardContext(
         config=config, dashboard=dashboard, alerts=alerts, store=Store(data),
         engine=open_state(alerts.state_url(data)), water_rules=water_rules,
-        warning_rules=warning_rules,
+        warning_rules=warning_rules, forecast=forecast,
     )

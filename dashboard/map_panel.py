@@ -10,24 +10,63 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboard.context import DashboardContext
-from dashboard.queries import station_status
+from dashboard.queries import NO_VALUE_COLOUR, station_status
+from monitor.aqi import category
+from monitor.water import CLASS_COLOURS, CLASS_NAMES
 
 #: Marker size per medium.
 MARKER_SIZE = {"air": 9, "water": 12}
+#: Height of the map in pixels, and the width it gets on a 1,400-pixel page (for the zoom).
+MAP_PIXELS = (560, 700)
 
 
 def layout() -> html.Section:
     """The map section."""
     return html.Section([
         html.H2("Stations"),
-        dcc.Graph(id="station-map", style={"height": "520px"},
+        dcc.Graph(id="station-map", style={"height": f"{MAP_PIXELS[1]}px"},
                   config={"displaylogo": False}),
         html.Div(id="map-note", className="note"),
+        key(),
     ], id="map")
+
+
+def _chip(colour: str, text: str) -> html.Span:
+    return html.Span([html.Span(style={"display": "inline-block", "width": "12px",
+                                       "height": "12px", "backgroundColor": colour,
+                                       "marginRight": "4px"}), text],
+                     style={"marginRight": "10px", "whiteSpace": "nowrap"})
+
+
+def key() -> html.Div:
+    """Colour key: AQI categories (HJ 633 Table 2) and water classes (:mod:`monitor.water`)."""
+    air = [_chip(c.hex_colour, f"{c.name_zh} {c.index_lo}-{c.index_hi}")
+           for c in (category(level) for level in range(1, 7))]
+    water = [_chip(CLASS_COLOURS[code], name) for code, name in CLASS_NAMES.items()]
+    return html.Div([html.Div(["AQI: ", *air]), html.Div(["Water class: ", *water]),
+                     html.Div([_chip(NO_VALUE_COLOUR, "no current value")])],
+                    style={"fontSize": "smaller", "lineHeight": "1.8"})
+
+
+def view(placed: pd.DataFrame) -> dict[str, Any]:
+    """Centre and zoom fitting every placed station into the graph (web Mercator: the world
+    is 512 * 2**zoom pixels wide; latitude degrees stretched ~1.3x at these latitudes)."""
+    if placed.empty:
+        return {"center": {"lon": 116.4, "lat": 39.9}, "zoom": 5}
+    lon, lat = placed["lon"], placed["lat"]
+    lon_span = max(float(lon.max() - lon.min()), 0.05)
+    lat_span = max(1.3 * float(lat.max() - lat.min()), 0.05)
+    width, height = MAP_PIXELS
+    zoom = min(np.log2(360 * width / (512 * lon_span)), np.log2(360 * height / (512 * lat_span)))
+    zoom = float(np.clip(zoom - 0.3, 1.0, 12.0))
+    return {"center": {"lon": float(lon.min() + lon.max()) / 2,
+                       "lat": float(lat.min() + lat.max()) / 2}, "zoom": zoom}
 
 
 def figure(ctx: DashboardContext) -> tuple[go.Figure, str]:
@@ -43,9 +82,7 @@ def figure(ctx: DashboardContext) -> tuple[go.Figure, str]:
             hovertemplate="<b>%{customdata[1]}</b> (%{customdata[0]})<br>%{customdata[2]}"
                           "<br>%{customdata[3]}<br>%{customdata[4]}<extra></extra>",
         ))
-    centre = ({"lon": float(placed["lon"].mean()), "lat": float(placed["lat"].mean())}
-              if not placed.empty else {"lon": 116.4, "lat": 39.9})
-    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": 4, "layers": []},
+    fig.update_layout(map={"style": "white-bg", **view(placed), "layers": []},
                       margin={"l": 0, "r": 0, "t": 0, "b": 0}, legend={"x": 0, "y": 1},
                       uirevision="station-map")
     unplaced = status[status["lon"].isna() | status["lat"].isna()]

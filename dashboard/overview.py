@@ -26,10 +26,14 @@ from monitor.warning_grades import Grade
 REFRESH = "refresh"
 
 
-def layout() -> html.Div:
-    """The overview section (filled by the refresh callback)."""
+def banner_layout() -> html.Div:
+    """The level banner (filled by the refresh callback)."""
+    return html.Div(id="level-banner", className="banner")
+
+
+def layout() -> html.Section:
+    """The member-city table (filled by the refresh callback)."""
     return html.Section([
-        html.Div(id="level-banner", className="banner"),
         html.H2("Member cities"),
         dash_table.DataTable(
             id="city-table",
@@ -37,7 +41,7 @@ def layout() -> html.Div:
                 ("Region", "region"), ("City", "city"), ("Hour (local)", "time"),
                 ("AQI", "aqi"), ("Category", "category_name"),
                 ("Primary pollutant", "primary_pollutants"), ("Forecast level", "forecast"))],
-            style_cell={"fontFamily": "sans-serif", "padding": "4px"},
+            style_cell={"fontFamily": "sans-serif", "padding": "2px 6px", "textAlign": "left"},
         ),
     ], id="overview")
 

@@ -23,6 +23,9 @@ from plotly.subplots import make_subplots
 from dashboard.context import DashboardContext
 from dashboard.queries import member_stations, water_classes
 from monitor.aqi import AIR_POLLUTANTS, city_aqi, daily_aqi, group_aqi, realtime_aqi
+from monitor.forecast import INTERVALS
+from monitor.forecast_cache import ModelCache
+from monitor.forecast_run import forecast_city, origin_of
 from monitor.rules_config import RuleSet
 from monitor.schema import PARAMETERS, Medium
 from monitor.statistics import daily_statistics
@@ -114,6 +117,31 @@ def _water_traces(fig: go.Figure, ctx: DashboardContext, readings: pd.DataFrame,
                      row=2, col=1)
 
 
+def _forecast_traces(fig: go.Figure, ctx: DashboardContext, region: str, city: str,
+                     issue_time: pd.Timestamp, tz: str) -> None:
+    """Daily AQI forecast of ``city`` issued at ``issue_time`` with its central intervals
+    (:func:`monitor.forecast_run.forecast_city`, the run behind ``jointwatch forecast``)."""
+    forecast = forecast_city(ctx.store, ModelCache(ctx.store.data_dir), ctx.store.stations(),
+                             region, city, tz, origin_of(issue_time, tz), ctx.forecast)
+    if not forecast.ok:
+        fig.add_annotation(text=f"forecast: {forecast.reason}", xref="x2 domain",
+                           yref="y2 domain", x=0.01, y=0.02, showarrow=False,
+                           font={"color": "#666666"})
+        return
+    days = forecast.aqi
+    day_end = (pd.DatetimeIndex(days["day"]) + pd.Timedelta(days=1)).tz_localize(tz)
+    for level in sorted(INTERVALS, reverse=True):
+        fig.add_trace(go.Scatter(
+            x=[*day_end, *day_end[::-1]],
+            y=[*days[f"aqi_hi{level}"], *days[f"aqi_lo{level}"][::-1]],
+            fill="toself", mode="lines", line={"width": 0}, name=f"forecast {level} % interval",
+            fillcolor="rgba(30,111,217,0.15)" if level == 95 else "rgba(30,111,217,0.3)"),
+            row=2, col=1)
+    fig.add_trace(go.Scatter(x=day_end, y=days["aqi"], mode="markers+lines",
+                             name=f"forecast daily AQI ({forecast.mode})",
+                             line={"color": "#1E6FD9", "dash": "dash"}), row=2, col=1)
+
+
 def figure(ctx: DashboardContext, target: str, parameter: str, days: int) -> go.Figure:
     """The two-row series figure of ``target`` (``city:NAME`` or ``station:ID``)."""
     selected = _selection(ctx, target)
@@ -138,6 +166,8 @@ def figure(ctx: DashboardContext, target: str, parameter: str, days: int) -> go.
     else:
         tz = ctx.config.regions[region].timezone
         _aqi_traces(fig, readings, selected, city, tz)
+        if city is not None:
+            _forecast_traces(fig, ctx, region, city, end, tz)
         rule_set = rule_set_for(region, end.tz_convert(tz).date(), ctx.warning_rules)
         for value, grades in thresholds(rule_set).items():
             colour = Grade[grades[0].upper()].colour

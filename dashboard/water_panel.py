@@ -73,6 +73,7 @@ def figure(ctx: DashboardContext) -> go.Figure:
                           annotation_text=f"target {CLASS_NAMES[int(row.target_class)]}", **at)
     fig.update_yaxes(range=[6.5, 0.5], tickvals=list(CLASS_NAMES),
                      ticktext=list(CLASS_NAMES.values()))
+    fig.update_xaxes(range=[start, sections["latest"].max() + pd.Timedelta(days=1)])
     return fig.update_layout(height=max(260, 220 * rows), margin={"l": 50, "r": 10, "t": 40,
                                                                     "b": 30})
 

@@ -54,10 +54,11 @@ def make_dashboard_config(root: Path) -> AppConfig:
     return load_config(target)
 
 
-def ingest_samples(config: AppConfig, data_dir: Path) -> Store:
-    """The sample store: :data:`FEEDS` ingested into ``data_dir``."""
+def ingest_samples(config: AppConfig, data_dir: Path, feeds: tuple[str, ...] = FEEDS
+                   ) -> Store:
+    """The sample store: ``feeds`` (default :data:`FEEDS`) ingested into ``data_dir``."""
     store = Store(data_dir)
-    run_ingest(config, store, FEEDS)
+    run_ingest(config, store, feeds)
     return store
 
 

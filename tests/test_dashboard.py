@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from dashboard_fixture import (
@@ -26,7 +27,7 @@ from dashboard_fixture import (
 from flask.testing import FlaskClient
 
 from alerts.state import IssuanceStatus, load_issuance
-from dashboard import freshness, notices, overview, water_panel
+from dashboard import freshness, notices, overview, series, water_panel
 from dashboard.app import create_app
 from dashboard.auth import authenticate
 from dashboard.config import load_dashboard_config, session_secret
@@ -203,3 +204,27 @@ def test_export_payload_reads_back(site: DashboardContext) -> None:
                                    flags=["valid"])
     assert len(frame) == len(expected) > 0
     assert f"{len(expected)} readings" in summary
+
+
+def test_city_series_draws_daily_aqi_thresholds_and_forecast_interval(
+        site: DashboardContext, tmp_path: Path) -> None:
+    """On the UCI Beijing sample (four years of history) a city's series carries the daily
+    AQI forecast of ``jointwatch forecast`` with its 80 % and 95 % intervals."""
+    ingest_samples(site.config, tmp_path / "uci", feeds=("uci_beijing_multisite",))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOINTWATCH_DASHBOARD_SECRET", SECRET)
+        ctx = open_context(site.config, tmp_path / "uci")
+    fig = series.figure(ctx, "city:北京市", "pm25", 30)
+    traces = {t.name: t for t in fig.data}
+    assert {"hourly AQI", "daily AQI (day end)", "forecast daily AQI (history-only)",
+            "forecast 80 % interval", "forecast 95 % interval"} <= set(traces)
+    point = np.asarray(traces["forecast daily AQI (history-only)"].y, dtype=float)
+    band80 = np.asarray(traces["forecast 80 % interval"].y, dtype=float)
+    band95 = np.asarray(traces["forecast 95 % interval"].y, dtype=float)
+    n = len(point)
+    assert n == ctx.forecast.forecast.horizon_days
+    # polygons: upper bounds forward, lower bounds backward
+    assert (band95[:n] >= band80[:n]).all() and (band80[:n] >= point).all()
+    assert (point >= band80[n:][::-1]).all() and (band80[n:][::-1] >= band95[n:][::-1]).all()
+    # 2017-02-28: the 2016 regional four-grade standard (jjj_2016) applies to Beijing
+    assert {s.y0 for s in fig.layout.shapes} == {200, 300, 500}

@@ -233,6 +233,7 @@ def test_operator_confirms_pending_issuance_and_it_shows_in_force(
     engine.dispose()
     assert stored.status == IssuanceStatus.CONFIRMED and stored.confirmed_by == "centre"
     _map_markers(page)
+    page.evaluate("window.scrollTo(0, 0)")
     shot = site.data_dir / "overview.png"
     page.screenshot(path=str(shot))
     if os.environ.get("JOINTWATCH_UPDATE_SCREENSHOT"):
