@@ -60,7 +60,7 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _decode_problem(data: bytes, encoding: str) -> str | None:
+def decode_problem(data: bytes, encoding: str) -> str | None:
     """Why ``data`` is not text in ``encoding`` (None if it is).
 
     Chinese text in UTF-8 often also "decodes" as GBK into garbage, so for a non-UTF
@@ -101,7 +101,7 @@ def _fields(text: str, delimiter: str) -> list[str]:
 def _fast(raw: bytes, encoding: str, delimiter: str, header_row: int,
           missing: list[str], text_columns: list[str]) -> LoadedFile | None:
     """Read with pyarrow.csv; None if the file has any problem the line path must handle."""
-    if _decode_problem(raw, encoding) is not None:
+    if decode_problem(raw, encoding) is not None:
         return None
     data = raw.removeprefix(_BOM) if codecs.lookup(encoding).name == "utf-8" else (
         raw.decode(encoding).encode("utf-8"))
@@ -134,7 +134,7 @@ def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
     """Line-level path: decode and parse line by line, rejecting the bad lines only."""
     raw_lines, terminated = _split(raw.removeprefix(_BOM))
     header_bytes = raw_lines[header_row - 1]
-    problem = _decode_problem(header_bytes, encoding)
+    problem = decode_problem(header_bytes, encoding)
     if problem is not None:
         raise LayoutError(f"header line {header_row}: {problem}")
     header = _fields(header_bytes.decode(encoding), delimiter)
@@ -153,7 +153,7 @@ def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
                     f"truncated last line: {len(cells)} of {len(header)} fields and no line "
                     "end (file cut off while being written?)"), text))
                 continue
-        problem = _decode_problem(line, encoding)
+        problem = decode_problem(line, encoding)
         if problem is not None:
             rejected.append(Rejected(number, None, problem,
                                      line.decode(encoding, errors="backslashreplace")))
