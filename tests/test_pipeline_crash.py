@@ -27,6 +27,7 @@ from fixture_feed import FEED, PROJECT, hour_rows, make_config, write_feed_file
 from ingest.pipeline import run_ingest
 from monitor.config import AppConfig
 from monitor.crashpoints import HOLD_ENV
+from monitor.schema import READING_KEY
 from monitor.store import Store
 
 DAYS = [[f"2026-03-{d:02d}T{h:02d}:00Z" for h in range(0, 24, 3)] for d in (3, 4, 5)]
@@ -55,6 +56,7 @@ def _run_cli(root: Path, data_dir: Path) -> dict[str, dict]:
 
 def _kill_at(point: str, root: Path, data_dir: Path) -> None:
     marker = root / f"reached-{point}"
+    marker.unlink(missing_ok=True)
     env = {**os.environ, HOLD_ENV: f"{point}:{marker}"}
     child = subprocess.Popen(_ingest_command(root, data_dir), cwd=PROJECT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -104,3 +106,33 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path, point:
     assert not list(root.rglob(".part-*.tmp"))
     for got, want in zip(_state(Store(crashed_dir)), expected, strict=True):
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_sigkill_while_ingesting_corrected_files_then_rerun_equals_a_clean_run(
+        tmp_path: Path) -> None:
+    config = _write_feed(tmp_path)
+    clean_dir, crashed_dir = tmp_path / "clean", tmp_path / "crashed"
+    for data_dir in (clean_dir, crashed_dir):
+        run_ingest(config, Store(data_dir))
+    # corrections: new values for day 0 and day 2, one bad line of bad.csv fixed
+    write_feed_file(tmp_path, "day0.csv", hour_rows(DAYS[0], offset=100.0))
+    write_feed_file(tmp_path, "day2.csv", hour_rows(DAYS[2], offset=200.0))
+    write_feed_file(tmp_path, "bad.csv", [BAD_LINES[0], "B,天津市,2026-03-03T01:00Z,no2,3"])
+    run_ingest(config, Store(clean_dir))
+    expected = _state(Store(clean_dir))
+
+    _kill_at("partition", tmp_path, crashed_dir)
+    half = Store(crashed_dir)
+    assert len(half.ledger()) == len(DAYS) + 1  # only the first versions are recorded
+    # killed after the first day file (2026-03-03) was replaced: day 0 new, day 2 still old
+    readings = half.readings(flags=None)
+    assert not readings.duplicated(READING_KEY).any()
+    readings = readings[readings["parameter"] != "no2"]  # no2: the fixed line of bad.csv
+    day = readings["time"].dt.strftime("%Y-%m-%d")
+    assert (readings.loc[day == "2026-03-03", "value"] >= 100).all()
+    assert (readings.loc[day == "2026-03-05", "value"] < 100).all()
+
+    _run_cli(tmp_path, crashed_dir)
+    for got, want in zip(_state(Store(crashed_dir)), expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    assert Store(crashed_dir).quarantine()["raw"].tolist() == ["not-a-time"]
