@@ -197,3 +197,13 @@ def test_backfill_killed_mid_commit_completes_on_rerun(
     assert _day_files(store) == _day_files(single_process)
     pd.testing.assert_frame_equal(_ledger(store), _ledger(single_process))
     pd.testing.assert_frame_equal(_quarantine(store), _quarantine(single_process))
+
+
+def test_backfill_into_a_store_on_an_fsspec_url(config: AppConfig, archive: Path,
+                                                single_process: Store, tmp_path: Path) -> None:
+    """The readings root may be object storage (here fsspec's memory filesystem)."""
+    root = f"memory://backfill-{tmp_path.name}/readings"
+    store = Store(tmp_path / "state", readings_root=root)
+    run_backfill(config, store, FEED, archive_files(str(archive)), files_per_batch=3)
+    pd.testing.assert_frame_equal(store.readings(flags=None), single_process.readings(flags=None))
+    pd.testing.assert_frame_equal(_ledger(store), _ledger(single_process))
