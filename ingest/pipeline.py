@@ -219,9 +219,12 @@ def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None =
                          f"{', '.join(config.feeds) or '(none)'}")
     summary = IngestSummary()
     with store.writer_lock():
-        reference = load_reference_stations(config)
-        store.upsert_stations(reference)
-        ctx = IngestContext(config=config, stations=store.stations())
+        known = store.stations()
+        reference = station_updates(known, load_reference_stations(config))
+        if not reference.empty:
+            store.upsert_stations(reference)
+            known = store.stations()
+        ctx = IngestContext(config=config, stations=known)
         writer = _BatchWriter(store, batch_readings)
         try:
             for feed_id in wanted:
