@@ -20,6 +20,8 @@ def forecast_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--issue-time", metavar="T", help="issue time, ISO 8601 (default: now; "
                    "naive times are local to the area)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--stations", action="store_true",
+                   help="also forecast each station of the member cities")
 
 
 def backtest_args(p: argparse.ArgumentParser) -> None:

@@ -51,6 +51,21 @@ def _forecast_dict(forecast: SeriesForecast) -> dict[str, Any]:
             "concentrations": conc.round(4).to_dict(orient="records")}
 
 
+def _day_table(forecast: SeriesForecast) -> str:
+    """Text table of a forecast: AQI with intervals and probabilities, PM2.5, primary."""
+    table = forecast.aqi.assign(day=forecast.aqi["day"].dt.strftime("%F"))
+    table["aqi 80%"] = [f"{lo:.0f}-{hi:.0f}" for lo, hi in
+                        zip(table["aqi_lo80"], table["aqi_hi80"], strict=True)]
+    table["aqi 95%"] = [f"{lo:.0f}-{hi:.0f}" for lo, hi in
+                        zip(table["aqi_lo95"], table["aqi_hi95"], strict=True)]
+    pm25 = forecast.concentrations.query("pollutant == 'pm25'")
+    table["pm25 [80%]"] = [f"{p:.0f} [{lo:.0f}-{hi:.0f}]" for p, lo, hi in
+                           zip(pm25["point"], pm25["lo80"], pm25["hi80"], strict=True)]
+    columns = ["day", "horizon", "aqi", "aqi 80%", "aqi 95%", "primary", "pm25 [80%]",
+               "p_gt_150", "p_gt_200", "p_gt_300"]
+    return table[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}")
+
+
 def _print_area(result: AreaForecast) -> None:
     print(f"issue time {result.issue_time.isoformat()}  first forecast day "
           f"{result.origin.date()}  area {result.area}")
@@ -58,19 +73,16 @@ def _print_area(result: AreaForecast) -> None:
         if not forecast.ok:
             print(f"\n{region}/{city}: {forecast.status} ({forecast.reason})")
             continue
-        table = forecast.aqi.assign(day=forecast.aqi["day"].dt.strftime("%F"))
-        table["aqi 80%"] = [f"{lo:.0f}-{hi:.0f}" for lo, hi in
-                            zip(table["aqi_lo80"], table["aqi_hi80"], strict=True)]
-        table["aqi 95%"] = [f"{lo:.0f}-{hi:.0f}" for lo, hi in
-                            zip(table["aqi_lo95"], table["aqi_hi95"], strict=True)]
-        pm25 = forecast.concentrations.query("pollutant == 'pm25'")
-        table["pm25 [80%]"] = [f"{p:.0f} [{lo:.0f}-{hi:.0f}]" for p, lo, hi in
-                               zip(pm25["point"], pm25["lo80"], pm25["hi80"], strict=True)]
-        columns = ["day", "horizon", "aqi", "aqi 80%", "aqi 95%", "primary", "pm25 [80%]",
-                   "p_gt_150", "p_gt_200", "p_gt_300"]
         own = result.decision.own_levels[region][city].label
         print(f"\n{region}/{city} ({forecast.mode}) own grade: {own}")
-        print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        print(_day_table(forecast))
+    for station, forecast in result.stations.items():
+        if forecast.ok:
+            print(f"\nstation {station} ({forecast.mode})")
+            print(_day_table(forecast))
+    without = [sid for sid, forecast in result.stations.items() if not forecast.ok]
+    if without:
+        print(f"\nstations without a forecast (insufficient data): {', '.join(without)}")
     d = result.decision
     print(f"\nREGIONAL DECISION: {d.level.label.upper()} for {', '.join(d.regions)} "
           f"from {d.effective_start.isoformat()} (rule {d.rule})")
@@ -88,7 +100,8 @@ def _run_area(args: argparse.Namespace, config: AppConfig) -> AreaForecast | int
             raise ValueError("no --region given and no [decision] default_area in forecast.toml")
         _, tz = area_members(config, fconfig, target)
         return forecast_area(config, Store(data_dir(args.data_dir)), target,
-                             _issue_time(args.issue_time, tz), fconfig)
+                             _issue_time(args.issue_time, tz), fconfig,
+                             with_stations=args.stations)
     except (ConfigError, ValueError) as exc:
         print(f"jointwatch {args.command}: {exc}", file=sys.stderr)
         return 1
@@ -103,9 +116,11 @@ def cli_forecast(args: argparse.Namespace, config: AppConfig) -> int:
         cities: dict[str, dict[str, Any]] = {}
         for (region, city), forecast in result.forecasts.items():
             cities.setdefault(region, {})[city] = _forecast_dict(forecast)
+        stations = {sid: _forecast_dict(f) for sid, f in result.stations.items()}
         print(json.dumps(_clean({"issue_time": result.issue_time.isoformat(),
                                  "first_day": result.origin.date().isoformat(),
-                                 "cities": cities, "decision": result.decision.to_dict()}),
+                                 "cities": cities, "stations": stations,
+                                 "decision": result.decision.to_dict()}),
                          ensure_ascii=False))
     else:
         _print_area(result)

@@ -6,7 +6,7 @@ Used by the CLI (``jointwatch forecast / decide / backtest``) and, through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -37,6 +37,8 @@ class AreaForecast:
     members: dict[str, list[str]]
     forecasts: dict[CityKey, SeriesForecast]
     decision: RegionalDecision
+    #: Per-station forecasts (station id -> forecast), when asked for.
+    stations: dict[str, SeriesForecast] = field(default_factory=dict)
 
 
 def area_members(config: AppConfig, fconfig: ForecastConfig, target: str
@@ -66,56 +68,57 @@ def origin_of(issue_time: pd.Timestamp, tz: str) -> pd.Timestamp:
     return issue_time.tz_convert(tz).tz_localize(None).normalize()
 
 
-def city_series(store: Store, stations: pd.DataFrame, region: str, city: str, tz: str,
-                origin: pd.Timestamp, fconfig: ForecastConfig
-                ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Daily pollutant series (days < origin) and weather (history and forecast days) of a city.
+def series_inputs(store: Store, station_ids: list[str], tz: str, origin: pd.Timestamp,
+                  fconfig: ForecastConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Daily pollutants (days < origin, mean over ``station_ids``) and weather (history and
+    forecast days) of one series.
 
     Readings are read up to the origin's local midnight only: a run for a past issue time
     never sees later data.  Weather comes from ``forecast.weather_source`` when configured.
     """
     settings = fconfig.forecast
-    ids = stations.loc[(stations["region"] == region) & (stations["city"] == city),
-                       "station_id"].tolist()
     start_local = origin - pd.Timedelta(days=settings.history_days)
 
     def to_utc(day: pd.Timestamp) -> pd.Timestamp:
         return day.tz_localize(tz).tz_convert("UTC")
 
-    if not ids:
+    if not station_ids:
         return pd.DataFrame(columns=list(AQI_POLLUTANTS)), None
-    readings = store.readings(stations=ids, parameters=list(AQI_POLLUTANTS), periods="1h",
-                              start=to_utc(start_local), end=to_utc(origin))
+    readings = store.readings(stations=station_ids, parameters=list(AQI_POLLUTANTS),
+                              periods="1h", start=to_utc(start_local), end=to_utc(origin))
     daily = daily_pollutants(readings, tz) if len(readings) else pd.DataFrame()
     daily = daily.loc[daily.index < origin] if len(daily) else daily
     weather = None
     if settings.weather_source:
         horizon_end = origin + pd.Timedelta(days=settings.horizon_days)
-        wx = store.readings(stations=ids, parameters=list(WEATHER_INPUTS), periods="1h",
-                            sources=settings.weather_source, start=to_utc(start_local),
-                            end=to_utc(horizon_end))
+        wx = store.readings(stations=station_ids, parameters=list(WEATHER_INPUTS),
+                            periods="1h", sources=settings.weather_source,
+                            start=to_utc(start_local), end=to_utc(horizon_end))
         weather = daily_weather(wx, tz) if len(wx) else None
     return daily, weather
 
 
-def _no_data(city: str, origin: pd.Timestamp, reason: str) -> SeriesForecast:
-    return SeriesForecast(city, origin, HISTORY_ONLY, "insufficient data", pd.DataFrame(),
-                          pd.DataFrame(), reason)
+def city_stations(stations: pd.DataFrame, region: str, city: str) -> list[str]:
+    """Ids of the stations of ``city`` in ``region`` (station table of the store)."""
+    chosen = (stations["region"] == region) & (stations["city"] == city)
+    return stations.loc[chosen, "station_id"].tolist()
 
 
-def forecast_city(store: Store, cache: ModelCache, stations: pd.DataFrame, region: str,
-                  city: str, tz: str, origin: pd.Timestamp, fconfig: ForecastConfig
-                  ) -> SeriesForecast:
-    """Forecast one city from cached models (refitted when stale), updating the cache."""
-    daily, weather = city_series(store, stations, region, city, tz, origin, fconfig)
+def forecast_series_id(store: Store, cache: ModelCache, series_id: str, station_ids: list[str],
+                       tz: str, origin: pd.Timestamp, fconfig: ForecastConfig
+                       ) -> SeriesForecast:
+    """Forecast one series (a city: its stations; a station: itself) from cached models
+    (refitted when stale), updating the cache."""
+    daily, weather = series_inputs(store, station_ids, tz, origin, fconfig)
     if daily.empty or daily.dropna(how="all").empty:
-        return _no_data(city, origin, f"insufficient data: no readings for {city} ({region}) "
-                                      "in the store before the issue day")
+        return SeriesForecast(series_id, origin, HISTORY_ONLY, "insufficient data",
+                              pd.DataFrame(), pd.DataFrame(),
+                              f"insufficient data: no readings for {series_id} in the store "
+                              "before the issue day")
     horizon_days = pd.date_range(origin, periods=fconfig.forecast.horizon_days, freq="D")
     with_weather = weather is not None and weather.reindex(horizon_days).notna().all().all()
     mode = WEATHER_FORECAST if with_weather else HISTORY_ONLY
     spec = fconfig.model(with_weather)
-    series_id = f"{region}/{city}"
     cached = cache.load(series_id, mode)
     models = current_models(cached, series_id, daily, origin, spec, fconfig.forecast,
                             weather if with_weather else None)
@@ -127,20 +130,31 @@ def forecast_city(store: Store, cache: ModelCache, stations: pd.DataFrame, regio
 
 
 def forecast_area(config: AppConfig, store: Store, target: str, issue_time: pd.Timestamp,
-                  fconfig: ForecastConfig | None = None) -> AreaForecast:
-    """Forecast every member city of ``target`` and make the regional decision."""
+                  fconfig: ForecastConfig | None = None, *, with_stations: bool = False
+                  ) -> AreaForecast:
+    """Forecast every member city of ``target`` and make the regional decision.
+
+    ``with_stations`` also forecasts each station of the member cities on its own (for
+    display; the decision uses the city series).
+    """
     fconfig = fconfig or load_forecast_config(config)
     members, tz = area_members(config, fconfig, target)
     origin = origin_of(issue_time, tz)
     stations = store.stations()
     cache = ModelCache(store.data_dir)
-    forecasts = {(region, city): forecast_city(store, cache, stations, region, city, tz,
-                                               origin, fconfig)
+    forecasts = {(region, city): forecast_series_id(store, cache, f"{region}/{city}",
+                                                    city_stations(stations, region, city), tz,
+                                                    origin, fconfig)
                  for region, cities in members.items() for city in cities}
+    per_station = {}
+    if with_stations:
+        per_station = {sid: forecast_series_id(store, cache, sid, [sid], tz, origin, fconfig)
+                       for region, cities in members.items() for city in cities
+                       for sid in city_stations(stations, region, city)}
     decision = decide(target, members, forecasts, issue_time.to_pydatetime(),
                       rules=load_warning_rules(config.config_dir), grading=fconfig.grading,
                       settings=fconfig.decision, tz=tz)
-    return AreaForecast(target, issue_time, origin, members, forecasts, decision)
+    return AreaForecast(target, issue_time, origin, members, forecasts, decision, per_station)
 
 
 def decision_source(config: AppConfig, now: datetime) -> RegionalDecision | None:

@@ -96,3 +96,14 @@ def test_backtest_with_too_little_history(store_dir: Path,
                         "2016-04-01", "--end", "2016-04-03")
     assert code == 1
     assert "no origin had enough history" in err and "at least 180 are needed" in err
+
+
+def test_per_station_forecasts(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, store_dir, "forecast", "--region", "beijing", "--issue-time",
+                        ISSUE, "--stations", "--json")
+    assert code == 0
+    stations = json.loads(out)["stations"]
+    with_data = {sid for sid, f in stations.items() if f["status"] == "ok"}
+    assert with_data == {"cn:1001A", "cn:1011A"}  # the sample's stations with a city
+    assert all(f["status"] == "insufficient data" for sid, f in stations.items()
+               if sid not in with_data)
