@@ -37,7 +37,7 @@ from monitor.forecast import (
 )
 from monitor.forecast_cache import current_models
 from monitor.forecast_config import ForecastConfig
-from monitor.forecast_models import AQI_POLLUTANTS
+from monitor.forecast_models import AQI_POLLUTANTS, design_matrix
 
 #: Half-width in days of the climatology window around the target's date.
 CLIMATOLOGY_HALF_WINDOW = 15
@@ -147,6 +147,14 @@ def rolling_origin(series_id: str, daily: pd.DataFrame, origins: pd.DatetimeInde
         known_weather = None
         if with_weather and weather is not None:
             known_weather = weather.loc[weather.index < origin + pd.Timedelta(days=horizon)]
+        future = pd.date_range(origin, periods=horizon, freq="D")
+        if with_weather and design_matrix(future, spec, known_weather).isna().any().any():
+            # no (observed) weather for a target day: no forecast from this origin; the
+            # model state simply assimilates these days at the next origin
+            rows = pd.DataFrame({"origin": origin, "horizon": np.arange(1, horizon + 1),
+                                 "day": future, "status": "no weather input"})
+            parts.append(rows)
+            continue
         models = current_models(models, series_id, before, origin, spec, settings, known_weather)
         forecast, models = forecast_series(models, before, origin, settings, tz=tz, mode=mode,
                                            weather=known_weather)

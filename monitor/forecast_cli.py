@@ -164,8 +164,8 @@ def backtest_report(cases: pd.DataFrame, mode: str, series: str,
     return _clean({"mode": mode, "series": series,
                    "origins": [str(cases["origin"].min().date()),
                                str(cases["origin"].max().date())],
-                   "insufficient_origins": int(
-                       cases.loc[cases["status"] != "ok", "origin"].nunique()),
+                   "origins_without_forecast": cases.loc[cases["status"] != "ok"]
+                   .groupby("status")["origin"].nunique().to_dict(),
                    "horizons": verification_table(cases),
                    "grades": grade_scores(cases, rule_set_of)})
 

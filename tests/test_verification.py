@@ -123,6 +123,19 @@ def test_backtest_cannot_see_data_at_or_after_the_origin(mode: str) -> None:
     assert (clean["status"] == "ok").all()
 
 
+def test_perfect_prognosis_without_weather_for_a_target_day() -> None:
+    daily, weather = sample_daily()
+    gappy = weather.copy()
+    gappy.loc["2016-12-22"] = np.nan
+    origins = pd.date_range("2016-12-18", periods=6, freq="D")
+    cases = rolling_origin("wx", daily, origins, CONFIG, tz=TZ, mode=PERFECT_PROGNOSIS,
+                           weather=gappy)
+    status = cases.groupby("origin")["status"].first()
+    # origins 19..22 have 2016-12-22 among their days 1-4
+    assert list(status) == ["ok"] + ["no weather input"] * 4 + ["ok"]
+    assert cases.loc[cases["status"] != "ok", "model_pm25"].isna().all()
+
+
 def test_verification_table_by_hand() -> None:
     cases = pd.DataFrame({
         "horizon": [1, 1, 1, 2],
