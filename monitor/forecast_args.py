@@ -31,6 +31,8 @@ def backtest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", required=True, help="last origin (local date)")
     p.add_argument("--mode", choices=BACKTEST_MODES, default=BACKTEST_MODES[0])
     p.add_argument("--model", help="[models.NAME] of forecast.toml to use instead of the chosen")
+    p.add_argument("--grading", choices=("point", "upper", "probability"),
+                   help="grading basis instead of forecast.toml [grading] basis")
     p.add_argument("--rule-set", help="grade every origin under this warning.toml rule set "
                    "(default: the set in force for the region on each origin)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")

@@ -158,10 +158,10 @@ def _city_daily(store: Store, config: AppConfig, region: str, city: str, start: 
     return daily_pollutants(readings, tz), daily_weather(readings, tz), tz
 
 
-def backtest_report(cases: pd.DataFrame, mode: str, series: str,
-                    rule_set_of: Any) -> dict[str, Any]:
+def backtest_report(cases: pd.DataFrame, mode: str, series: str, rule_set_of: Any,
+                    grading: dict[str, Any]) -> dict[str, Any]:
     """The ``--json`` document of a backtest."""
-    return _clean({"mode": mode, "series": series,
+    return _clean({"mode": mode, "series": series, "grading": grading,
                    "origins": [str(cases["origin"].min().date()),
                                str(cases["origin"].max().date())],
                    "origins_without_forecast": cases.loc[cases["status"] != "ok"]
@@ -215,6 +215,9 @@ def cli_backtest(args: argparse.Namespace, config: AppConfig) -> int:
                 "history_only_model"
             fconfig = fconfig.model_copy(update={"forecast": fconfig.forecast.model_copy(
                 update={key: args.model})})
+        if args.grading:
+            fconfig = fconfig.model_copy(update={"grading": fconfig.grading.model_copy(
+                update={"basis": args.grading})})
         start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
         store = Store(data_dir(args.data_dir))
         daily, weather, tz = _city_daily(store, config, args.region, city, start, end, fconfig)
@@ -244,7 +247,8 @@ def cli_backtest(args: argparse.Namespace, config: AppConfig) -> int:
     except ValueError as exc:
         print(f"jointwatch backtest: {exc}", file=sys.stderr)
         return 1
-    report = backtest_report(cases, args.mode, f"{args.region}/{city}", rule_set_of)
+    report = backtest_report(cases, args.mode, f"{args.region}/{city}", rule_set_of,
+                             fconfig.grading.model_dump())
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
