@@ -3,9 +3,10 @@
 Format: ``timepoint,stationcode,longitude,latitude,area,positionname,primarypollutant,
 aqi,pm10,pm10_24h,pm2_5,pm2_5_24h,o3,o3_24h,o3_8h,o3_8h_24h,no2,no2_24h,so2,so2_24h,
 co,co_24h``; ``timepoint`` like ``2026-03-03T0800`` in Beijing time (end of the hour);
-``NA`` and ``/`` both mean missing; CO in mg/m³, the others in µg/m³; gases at
-298.15 K / 1013.25 hPa (GB 3095-2012 amendment 1), which is the canonical basis, so no
-conversion.  The published ``aqi`` (HJ 633-2026 since 2026-03-01) is kept as
+``NA`` means missing and ``/`` that the station does not measure the pollutant (reason
+``not_monitored``, which HJ 633-2026's completeness rule needs apart); CO in mg/m³, the
+others in µg/m³; gases at 298.15 K / 1013.25 hPa (GB 3095-2012 amendment 1), which is the
+canonical basis, so no conversion.  The published ``aqi`` (HJ 633-2026 since 2026-03-01) is kept as
 parameter ``aqi``; ``primarypollutant`` is text and not a reading.
 
 Ozone columns, as the data show (all 76,7xx rows of 2026-03-03 and 2026-05-01):
@@ -54,7 +55,8 @@ VARIABLE_MAP: dict[str, str] = {
 #: Tabular reader options of this format (a feed's ``options`` may override them).
 OPTIONS: dict[str, Any] = {
     "layout": "long",
-    "missing": ["", "NA", "/"],
+    "missing": ["", "NA"],
+    "not_monitored": ["/"],
     "station_column": "stationcode",
     "station_prefix": "cn:",
     "time": {"column": "timepoint", "format": "%Y-%m-%dT%H%M"},

@@ -9,7 +9,11 @@ by ``;`` in ``flag_reason`` (e.g. ``negative;stuck``).
 Reason codes and the flag they set
 ----------------------------------
 ``missing`` (invalid)
-    the feed published a missing marker (``NA``, ``/``, ``--``, empty) or no value.
+    the feed published a missing marker (``NA``, ``--``, empty) or no value.
+``not_monitored`` (invalid)
+    the feed says the station does not measure the parameter (CNEMC writes ``/``).  HJ
+    633-2026's completeness rule (:mod:`monitor.aqi`) treats such a pollutant as absent
+    from the station's set, not as a missing value, so the two are kept apart.
 ``unparseable:<raw text>`` (invalid)
     the cell is not a number; the value becomes NaN, the text is kept in the reason.
 ``negative`` (invalid)
@@ -41,7 +45,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from monitor.aqi_layout import NOT_MONITORED
 from monitor.schema import PARAMETERS, Flag, Medium
 
 #: Default run length (consecutive hourly readings) for the ``stuck`` check.
@@ -50,6 +57,7 @@ DEFAULT_STUCK_HOURS = 8
 #: Flag set by each reason code (the part before ``:``).
 REASON_FLAGS: dict[str, Flag] = {
     "missing": Flag.INVALID,
+    NOT_MONITORED: Flag.INVALID,
     "unparseable": Flag.INVALID,
     "negative": Flag.INVALID,
     "implausible": Flag.INVALID,
@@ -73,7 +81,8 @@ _PH_SCALE = (0.0, 14.0)
 
 
 def parse_values(
-    raw: pd.Series, missing_markers: Iterable[str] = ("",)
+    raw: pd.Series, missing_markers: Iterable[str] = ("",),
+    not_monitored_markers: Iterable[str] = (),
 ) -> tuple[np.ndarray, pd.Series]:
     """Turn native cells into floats and a reason code per cell.
 
@@ -83,30 +92,47 @@ def parse_values(
         cells as read (strings, numbers or nulls).
     missing_markers : iterable of str
         the feed's missing-value markers (compared after stripping blanks).
+    not_monitored_markers : iterable of str
+        the feed's markers of a parameter the station does not measure.
 
     Returns
     -------
     values : numpy.ndarray of float64
-        the numbers; NaN where missing or unparseable.
+        the numbers; NaN where missing, not monitored or unparseable.
     reasons : pandas.Series of object
-        ``missing``, ``unparseable:<raw text>`` or None, aligned with ``raw``.
+        ``missing``, ``not_monitored``, ``unparseable:<raw text>`` or None, aligned with
+        ``raw``.
     """
     if pd.api.types.is_numeric_dtype(raw.dtype):
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
         reasons = pd.Series(np.where(np.isnan(values), "missing", None).astype(object),
                             index=raw.index, dtype=object)
         return values, reasons
-    text = raw.astype("string").str.strip()
-    missing = (text.isna() | text.isin(list(missing_markers))).to_numpy(dtype=bool)
-    values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan)
-    bad = np.isnan(values) & ~missing
-    reasons = pd.Series(np.full(len(raw), None, dtype=object), index=raw.index, dtype=object)
+    text = pc.utf8_trim_whitespace(pa.array(raw.astype("string"), type=pa.large_string()))
+    missing = _marked(text, missing_markers, nulls=True)
+    unmonitored = _marked(text, not_monitored_markers, nulls=False)
+    numbers = pc.if_else(pa.array(missing | unmonitored), pa.scalar(None, text.type), text)
+    try:
+        values = pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # some cell is not a number: find which, keep its text
+        values = pd.to_numeric(pd.Series(numbers, dtype="string"), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)
+    bad = np.isnan(values) & ~missing & ~unmonitored
+    reasons = np.full(len(raw), None, dtype=object)
     reasons[missing] = "missing"
+    reasons[unmonitored] = NOT_MONITORED
     if bad.any():
-        cleaned = text[bad].str.replace(";", ",", regex=False)
+        cleaned = pd.Series(text, dtype="string")[bad].str.replace(";", ",", regex=False)
         reasons[bad] = ("unparseable:" + cleaned).to_numpy(dtype=object)
-    return values, reasons
+    return values, pd.Series(reasons, index=raw.index, dtype=object)
+
+
+def _marked(text: pa.Array, markers: Iterable[str], *, nulls: bool) -> np.ndarray:
+    """Cells of ``text`` equal to one of ``markers`` (and, if ``nulls``, the null cells)."""
+    hits = pc.is_in(text, value_set=pa.array(list(markers), type=text.type))
+    if nulls:
+        hits = pc.or_kleene(hits, pc.is_null(text))
+    return hits.to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
 def _reason_severity(reason: str) -> int:

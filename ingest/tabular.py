@@ -249,7 +249,8 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     compass = {c for c in natives if opts.unit_of(c, natives[c].parameter) == COMPASS_UNIT}
 
     def parse_cell(cells: pd.Series, column: ValueColumn) -> tuple[np.ndarray, pd.Series]:
-        values, reasons = parse_column(cells, opts.missing, compass=column.key in compass)
+        values, reasons = parse_column(cells, opts.missing, opts.not_monitored,
+                                       compass=column.key in compass)
         return values, pd.Series(reasons, dtype=object)
 
     every = bool(keep.all())
@@ -283,7 +284,7 @@ def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     good, good_times, good_kinds = frame.loc[keep], times[keep], kinds[keep]
     if opts.require_known_station:
         stations = _known_station_columns(good, rows, stations, ctx)
-    values, reasons = parse_cells(good[stations], opts.missing)
+    values, reasons = parse_cells(good[stations], opts.missing, opts.not_monitored)
     for kind in good_kinds.unique():
         sel = (good_kinds == kind).to_numpy()
         param = names[kind].parameter

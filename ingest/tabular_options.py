@@ -11,6 +11,7 @@ A new province's CSV needs only a ``[feeds.<id>]`` entry in ``config/feeds.toml`
     delimiter = ";"
     header_row = 1                       # 1-based line of the header
     missing = ["", "NA", "--"]
+    not_monitored = ["/"]                # the station does not measure it (not missing)
     station_column = "站点编码"           # or station = "<fixed id>"
     station_prefix = "cn:"               # namespace of native station codes
     station_map = { "老城区" = "cn:3001A" }  # native station -> id, before the prefix
@@ -99,6 +100,8 @@ class TabularOptions(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     header_row: int = Field(1, ge=1)
     missing: list[str] = Field(default_factory=lambda: ["", "NA"])
+    #: Cells saying the station does not measure the parameter (reason ``not_monitored``).
+    not_monitored: list[str] = Field(default_factory=list)
     time: TimeSpec
     station_column: str | None = None
     station: str | None = None

@@ -40,7 +40,7 @@ class QuarantineBuilder:
         return pd.concat(self._parts, ignore_index=True)[QUARANTINE_COLUMNS]
 
 
-def parse_column(cells: pd.Series, missing: list[str],
+def parse_column(cells: pd.Series, missing: list[str], not_monitored: list[str],
                  compass: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Numbers and reason codes of one column of cells.
 
@@ -51,7 +51,7 @@ def parse_column(cells: pd.Series, missing: list[str],
         values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
         return values, np.where(np.isnan(values), "missing", None).astype(object)
     if not compass:
-        values, reasons = parse_values(cells, missing)
+        values, reasons = parse_values(cells, missing, not_monitored)
         return values, reasons.to_numpy(dtype=object)
     text = cells.astype("string").str.strip()
     absent = (text.isna() | text.isin(missing)).to_numpy(dtype=bool)
@@ -62,7 +62,8 @@ def parse_column(cells: pd.Series, missing: list[str],
     return values, reasons
 
 
-def parse_cells(cells: pd.DataFrame, missing: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def parse_cells(cells: pd.DataFrame, missing: list[str],
+                not_monitored: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Numbers and reason codes of a block of cells (rows × columns), numeric in one step."""
     if all(pd.api.types.is_numeric_dtype(t) for t in cells.dtypes):
         values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
@@ -70,7 +71,7 @@ def parse_cells(cells: pd.DataFrame, missing: list[str]) -> tuple[np.ndarray, np
     values = np.empty(cells.shape, dtype="float64")
     reasons = np.empty(cells.shape, dtype=object)
     for j, column in enumerate(cells.columns):
-        values[:, j], reasons[:, j] = parse_column(cells[column], missing)
+        values[:, j], reasons[:, j] = parse_column(cells[column], missing, not_monitored)
     return values, reasons
 
 

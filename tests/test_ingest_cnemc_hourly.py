@@ -43,12 +43,17 @@ def test_ozone_columns_get_the_periods_the_data_show(at_08) -> None:
     assert sorted(o3["period"].astype(str)) == ["1h", "8h", "8h_max_24h"]
 
 
-def test_slash_and_na_are_missing_and_flagged_not_dropped(at_08) -> None:
+def test_slash_is_not_monitored_and_na_missing_both_kept_invalid(at_08) -> None:
     # 2026-03-03T0800,1268A,...,丽水市,莲都小学,,21,14,7,8,4,65,65,69,69,8,9,/,/,/,/
-    so2 = reading(at_08, "cn:1268A", "2026-03-03T00:00Z", "so2")
-    assert math.isnan(so2["value"]) and so2["flag"] == "invalid"
-    assert so2["flag_reason"] == "missing"
+    for period in ("1h", "24h"):
+        so2 = reading(at_08, "cn:1268A", "2026-03-03T00:00Z", "so2", period)
+        assert math.isnan(so2["value"]) and so2["flag"] == "invalid"
+        assert so2["flag_reason"] == "not_monitored"
     assert reading(at_08, "cn:1268A", "2026-03-03T00:00Z", "no2")["value"] == 8
+    # 2026-03-03T0800,1051A,...,保定市,游泳馆,细颗粒物(PM2.5),140,NA,89,...
+    pm10 = reading(at_08, "cn:1051A", "2026-03-03T00:00Z", "pm10")
+    assert math.isnan(pm10["value"]) and pm10["flag"] == "invalid"
+    assert pm10["flag_reason"] == "missing"
 
 
 def test_every_row_is_stored_and_counts_add_up(at_08) -> None:

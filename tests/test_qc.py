@@ -41,6 +41,18 @@ def test_parse_values_keeps_raw_text_of_unparseable_cells() -> None:
     assert list(reasons) == [None, "missing", "missing", None, "unparseable:abc,x", "missing"]
 
 
+def test_not_monitored_marker_is_invalid_but_not_missing() -> None:
+    values, reasons = parse_values(pd.Series(["/", "NA", " / ", "7"]), ["", "NA"], ["/"])
+    assert list(reasons) == ["not_monitored", "missing", "not_monitored", None]
+    readings = frame([("cn:1268A", "so2", "", values[0]), ("cn:1268A", "co", "", values[1]),
+                      ("cn:1268A", "no2", "", values[3])])
+    readings["flag_reason"] = reasons.iloc[[0, 1, 3]].to_numpy()
+    out = apply_qc(readings)
+    assert list(out["flag"]) == ["invalid", "invalid", "valid"]
+    assert list(out["flag_reason"]) == ["not_monitored", "missing", None]
+    assert math.isnan(out["value"].iloc[0])
+
+
 def test_value_checks_flag_with_reason_and_keep_value() -> None:
     readings = frame([
         ("a", "no2", "", -4.0),       # negative
