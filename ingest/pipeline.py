@@ -30,7 +30,7 @@ from ingest.stations import (
     unlisted_stations,
     with_regions,
 )
-from monitor.config import AppConfig, Feed, data_dir
+from monitor.config import AppConfig, ConfigError, Feed, data_dir
 from monitor.ledger import LedgerEntry
 from monitor.schema import (
     PARAMETERS,
@@ -40,6 +40,7 @@ from monitor.schema import (
     Flag,
 )
 from monitor.store import IngestedFile, Store
+from monitor.store_config import open_store
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +261,8 @@ def _ingest_feed(feed: Feed, store: Store, ctx: IngestContext, writer: _BatchWri
 # -- CLI commands (see monitor.cli) -----------------------------------------------------------
 
 
-def _open_store(args: argparse.Namespace) -> Store:
-    return Store(data_dir(args.data_dir))
+def _open_store(args: argparse.Namespace, config: AppConfig) -> Store:
+    return open_store(config, data_dir(args.data_dir))
 
 
 def _print_frame(frame: pd.DataFrame, as_json: bool, empty_message: str) -> None:
@@ -279,9 +280,11 @@ def cli_ingest(args: argparse.Namespace, config: AppConfig) -> int:
         if args.backfill or args.dask_scheduler:
             from ingest.backfill import backfill_from_args  # imports dask only when asked
 
-            summary = backfill_from_args(args, config, _open_store(args))
+            summary = backfill_from_args(args, config, _open_store(args, config))
         else:
-            summary = run_ingest(config, _open_store(args), args.feeds or None)
+            summary = run_ingest(config, _open_store(args, config), args.feeds or None)
+    except ConfigError:
+        raise
     except (ValueError, AccountingError) as exc:
         print(f"jointwatch ingest: {exc}", file=sys.stderr)
         return 1
@@ -297,15 +300,13 @@ def cli_ingest(args: argparse.Namespace, config: AppConfig) -> int:
 
 def cli_stations(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch stations [--json]``: the station table."""
-    del config
-    _print_frame(_open_store(args).stations(), args.json, "no stations yet (run ingest)")
+    _print_frame(_open_store(args, config).stations(), args.json, "no stations yet (run ingest)")
     return 0
 
 
 def cli_quarantine(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch quarantine [--json]``: refused records (file, row, field, reason, raw)."""
-    del config
-    frame = _open_store(args).quarantine()[
+    frame = _open_store(args, config).quarantine()[
         ["source", "source_file", "source_row", "field", "reason", "raw"]]
     if not args.json:
         frame = frame.rename(columns={"source": "feed", "source_file": "file",
@@ -336,7 +337,7 @@ def cli_status(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch status [--now TIME] [--json]``: freshness per feed and region."""
     now = pd.Timestamp(args.now) if args.now else pd.Timestamp.now("UTC")
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
-    frame = feed_status(config, _open_store(args), now)
+    frame = feed_status(config, _open_store(args, config), now)
     if args.json:
         seconds = frame["age"].map(lambda a: None if pd.isna(a) else a.total_seconds())
         frame = frame.drop(columns="age").assign(age_seconds=seconds)

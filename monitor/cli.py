@@ -161,7 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name, func_name = args.target.split(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(args, config) or 0)
+    try:
+        return int(func(args, config) or 0)
+    except ConfigError as exc:  # a command's own configuration file (store.toml ...)
+        print(f"jointwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import pytest
 from fixture_feed import CITIES, FEED, hour_rows, make_config, write_feed_file
 
 from monitor.cli import main
+from monitor.config import load_config
+from monitor.store_config import open_store
 
 HOURS = ["2026-03-03T00:00Z", "2026-03-03T01:00Z"]
 #: Runs ``jointwatch --config ... --data-dir ... <argv>``; returns (exit code, stdout, stderr).
@@ -88,3 +90,19 @@ def test_status_marks_stale_feeds_against_now(cli: Cli) -> None:
     assert all(r["stale"] for r in stale)
     table = cli("status", "--now", "2026-03-03T04:00Z")[1]
     assert table.count("STALE") == 4
+
+
+def test_store_toml_places_the_readings(cli: Cli, tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    (config_dir / "store.toml").write_text('[store]\nreadings_root = "elsewhere/readings"\n')
+    assert cli("ingest")[0] == 0
+    moved = tmp_path / "var" / "elsewhere" / "readings" / f"feed={FEED}"
+    assert len(list(moved.rglob("part-*.parquet"))) == 1
+    assert not (tmp_path / "var" / "readings").exists()
+    store = open_store(load_config(config_dir), tmp_path / "var")
+    assert len(store.readings()) == len(CITIES) * 3 * len(HOURS)
+    assert cli("stations", "--json")[0] == 0
+
+    (config_dir / "store.toml").write_text('[store]\nreadings_url = "s3://x"\n')
+    code, _, err = cli("status")
+    assert code == 2 and "store.toml: store.readings_url: Extra inputs" in err
