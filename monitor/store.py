@@ -12,6 +12,10 @@ quarantine and the ledger rows.  A process killed in between leaves readings who
 files are not yet in the ledger; the next run ingests those files again, and the
 upsert on ``READING_KEY`` makes that a no-op for readings already there.
 
+One writer at a time per data directory (:meth:`Store.writer_lock`, an ``flock`` on a
+file in the data directory; readers need no lock).  Writers on several hosts sharing a
+remote readings root are not coordinated by it.
+
 The crash-safety tests stop a writer at named points (:mod:`monitor.crashpoints`).
 """
 
