@@ -31,6 +31,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from ingest.qc import combined_key
 from monitor.config import AppConfig, Feed
 from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, STATION_COLUMNS
 
@@ -78,7 +79,7 @@ class FileResult:
     def stored_records(self) -> int:
         if self.readings.empty:
             return 0
-        return len(self.readings[["source_row", "station_id"]].drop_duplicates())
+        return len(pd.unique(combined_key(self.readings, ["source_row", "station_id"])))
 
     @property
     def quarantined_records(self) -> int:

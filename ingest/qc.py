@@ -164,13 +164,15 @@ def _reason_codes(reasons: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def combined_key(frame: pd.DataFrame, columns: list[str],
                  rows: np.ndarray | None = None) -> np.ndarray:
     """One int64 per row (of the boolean ``rows`` mask, default all) identifying the
-    combination of values in ``columns``."""
-    n = len(frame) if rows is None else int(rows.sum())
-    key = np.zeros(n, dtype="int64")
+    combination of values in ``columns``.
+
+    Columns are encoded whole (free for Categoricals) and the codes masked after.
+    """
+    key = np.zeros(len(frame), dtype="int64")
     for column in columns:
-        codes, uniques = _codes(frame[column] if rows is None else frame[column][rows])
+        codes, uniques = _codes(frame[column])
         key = key * (len(uniques) + 1) + codes + 1
-    return key
+    return key if rows is None else key[rows]
 
 
 def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
@@ -273,7 +275,7 @@ def apply_qc(
         the same readings, same order and values; ``flag`` a Categorical of
         valid/suspect/invalid, ``flag_reason`` the ``;``-joined reason codes or None.
     """
-    out = readings.copy()
+    out = readings.copy(deep=False)  # copy-on-write: only flag and flag_reason change
     n = len(out)
     if n == 0:
         return out
