@@ -44,6 +44,8 @@ from monitor.store_config import open_store
 
 log = logging.getLogger(__name__)
 
+#: ``status`` row of the stations in regions that are not configured.
+OTHER_REGION = "other"
 #: Readings collected before a batch is merged into the Parquet store.
 DEFAULT_BATCH_READINGS = 300_000
 
@@ -320,9 +322,15 @@ def feed_status(config: AppConfig, store: Store, now: pd.Timestamp) -> pd.DataFr
 
     A feed/region is stale when its latest reading is older than the feed's
     ``expected_interval`` before ``now``, or when the feed has no reading at all.
+    Stations of regions that are not configured count under ``"other"``; stations
+    without a region under ``""``.
     """
     latest = store.latest_by_feed_region()
     latest = latest[latest["source"].isin(config.feeds)]
+    known = latest["region"].isin(config.regions) | (latest["region"] == "")
+    latest = (latest.assign(region=latest["region"].where(known, OTHER_REGION))
+              .groupby(["source", "region"], as_index=False)
+              .agg(latest=("latest", "max"), stations=("stations", "sum")))
     silent = [f for f in config.feeds if f not in set(latest["source"])]
     frame = pd.concat([latest, pd.DataFrame({"source": silent, "region": ""})],
                       ignore_index=True).astype({"stations": "Int64"})

@@ -106,3 +106,12 @@ def test_store_toml_places_the_readings(cli: Cli, tmp_path: Path) -> None:
     (config_dir / "store.toml").write_text('[store]\nreadings_url = "s3://x"\n')
     code, _, err = cli("status")
     assert code == 2 and "store.toml: store.readings_url: Extra inputs" in err
+
+
+def test_status_groups_unconfigured_regions_as_other(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "config" / "stations_cn.csv").write_text(
+        "station_id,region,medium\nfx:D,上海市,air\n", encoding="utf-8")
+    cli("ingest")
+    rows = json.loads(cli("status", "--json", "--now", "2026-03-03T02:00Z")[1])
+    assert {r["region"]: r["stations"] for r in rows} == {
+        "beijing": 1, "tianjin": 1, "hebei": 1, "other": 1}
