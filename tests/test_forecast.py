@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from forecast_samples import TZ, sample_daily
+from forecast_samples import PROJECT, TZ, sample_daily
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from monitor.aqi import iaqi
+from monitor.config import ConfigError, load_config
 from monitor.forecast import (
     AQI_THRESHOLDS,
     SeriesModels,
@@ -19,9 +22,10 @@ from monitor.forecast import (
     graded_aqi,
 )
 from monitor.forecast_cache import ModelCache, current_models, needs_refit
-from monitor.forecast_config import ForecastSettings, Grading, ModelSpec
+from monitor.forecast_config import ForecastSettings, Grading, ModelSpec, load_forecast_config
 from monitor.forecast_models import AQI_POLLUTANTS, DAILY_PERIOD, design_matrix, to_log
 
+PROJECT_CONFIG = PROJECT / "config"
 SETTINGS = ForecastSettings(monte_carlo_draws=400)
 SPEC = ModelSpec()
 TRAIN_UNTIL = pd.Timestamp("2017-01-01")
@@ -173,3 +177,17 @@ def test_weather_inputs_must_cover_the_forecast_days() -> None:
     cut = weather.loc[weather.index < origin + pd.Timedelta(days=2)]
     with pytest.raises(ValueError, match="no regression input"):
         forecast_series(models, pollutants, origin, SETTINGS, tz=TZ, weather=cut)
+
+
+def test_forecast_config_errors_name_file_and_key(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT_CONFIG, tmp_path / "config")
+    bad = tmp_path / "config" / "forecast.toml"
+    bad.write_text('[forecast]\nhistory_only_model = "nope"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"forecast.toml: .*history_only_model: no \[models"):
+        load_forecast_config(load_config(tmp_path / "config"))
+    bad.write_text('[decision.areas]\nnorth = ["beijing", "mars"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"decision.areas.north: unknown regions \['mars'\]"):
+        load_forecast_config(load_config(tmp_path / "config"))
+    bad.write_text('[grading]\nbasis = "median"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"grading.basis"):
+        load_forecast_config(load_config(tmp_path / "config"))
