@@ -90,6 +90,8 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.partitions = ReadingPartitions(readings_root or str(self.data_dir / "readings"))
         self.state = StateDB(state_url or f"sqlite:///{self.data_dir / STATE_FILE}")
+        #: latest_by_station per (file, version, flags), see file_versions
+        self._latest_memo: dict[tuple[object, ...], pa.Table] = {}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -266,13 +268,49 @@ class Store:
         result.attrs.update(period=period)
         return result
 
+    def file_versions(self) -> dict[str, tuple[object, ...]]:
+        """Every readings file with a token of its version (size, modification time).
+
+        A rewrite replaces a file by renaming a new one over it, so the token changes
+        whenever the file's readings may have changed; a long-running reader (the
+        dashboard) uses it to know whether anything was written since it last looked.
+        """
+        fs = self.partitions.fs
+        versions = {}
+        for path in self.partitions.open_dataset().files:
+            info = fs.info(path)
+            versions[path] = (info.get("size"), info.get("mtime", info.get("LastModified",
+                                                                          info.get("created"))))
+        return versions
+
     def latest_by_station(self, flags: Iterable[str] | None = USABLE_FLAGS) -> pd.DataFrame:
-        """Latest reading time per feed and station: source, station_id, time_max."""
+        """Latest reading time per feed and station: source, station_id, time_max.
+
+        Each file's maxima are kept with its :meth:`file_versions` token, so a repeated
+        call reads only the files written since the previous one.
+        """
         filter_ = None if flags is None else ds.field("flag").isin(list(flags))
-        table = self.partitions.open_dataset().to_table(columns=["source", "station_id", "time"],
-                                                        filter=filter_)
-        return (table.group_by(["source", "station_id"])
-                .aggregate([("time", "max")]).to_pandas())
+        dataset = self.partitions.open_dataset()
+        versions = self.file_versions()
+        wanted = None if flags is None else tuple(sorted(flags))
+        memo: dict[tuple[object, ...], pa.Table] = {}
+        for fragment in dataset.get_fragments():
+            version = versions.get(fragment.path, (None,))
+            key = (fragment.path, version, wanted)
+            part = self._latest_memo.get(key)
+            if part is None or None in version:
+                part = (fragment.to_table(columns=["source", "station_id", "time"],
+                                          filter=filter_, schema=dataset.schema)
+                        .group_by(["source", "station_id"]).aggregate([("time", "max")]))
+            memo[key] = part
+        self._latest_memo = memo
+        if not memo:
+            return pd.DataFrame({"source": pd.Series([], dtype=object),
+                                 "station_id": pd.Series([], dtype=object),
+                                 "time_max": pd.Series([], dtype="datetime64[s, UTC]")})
+        combined = pa.concat_tables(memo.values()).group_by(["source", "station_id"]).aggregate(
+            [("time_max", "max")])
+        return combined.rename_columns(["source", "station_id", "time_max"]).to_pandas()
 
     def latest_by_feed_region(self, flags: Iterable[str] | None = USABLE_FLAGS) -> pd.DataFrame:
         """Latest reading time per feed and region: source, region, latest, stations.
