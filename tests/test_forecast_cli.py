@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from monitor.config import AppConfig
 from monitor.forecast_cache import CACHE_DIR
 from monitor.store import Store
 
+PROJECT = Path(__file__).resolve().parent.parent
 ISSUE = "2017-01-02T10:00"  # local (Asia/Shanghai): first forecast day 2017-01-02
 
 
@@ -25,6 +27,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, config: AppConfig) -> Pa
 
 
 def _run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str) -> tuple[int, str, str]:
+    """Run jointwatch; global options (``--config``) may lead ``argv``."""
     code = main(["--data-dir", str(data), *argv])
     out, err = capsys.readouterr()
     return code, out, err
@@ -107,3 +110,24 @@ def test_per_station_forecasts(store_dir: Path, capsys: pytest.CaptureFixture[st
     assert with_data == {"cn:1001A", "cn:1011A"}  # the sample's stations with a city
     assert all(f["status"] == "insufficient data" for sid, f in stations.items()
                if sid not in with_data)
+
+
+def test_weather_feed_is_used_when_configured(store_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``weather_source`` set, the weather model is used (here the sample's observed
+    weather plays the weather-forecast feed)."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(PROJECT / "config", config_dir)
+    toml = config_dir / "forecast.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '# weather_source = "cma_city_forecast"', 'weather_source = "uci_beijing_multisite"'),
+        encoding="utf-8")
+    code, out, _ = _run(capsys, store_dir, "--config", str(config_dir), "forecast", "--region",
+                        "beijing", "--issue-time", ISSUE, "--json")
+    assert code == 0
+    city = json.loads(out)["cities"]["beijing"]["北京市"]
+    assert city["status"] == "ok" and city["mode"] == "weather-forecast"
+    # at the end of the sample there is no weather for the forecast days: history-only
+    code, out, _ = _run(capsys, store_dir, "--config", str(config_dir), "forecast", "--region",
+                        "beijing", "--issue-time", "2017-02-27T10:00", "--json")
+    assert json.loads(out)["cities"]["beijing"]["北京市"]["mode"] == "history-only"
