@@ -77,22 +77,55 @@ def long_readings(
     """
     if table.empty or not columns:
         return empty_readings()
+    parsed = [parse_cell(table[column.key], column) for column in columns]
+    values = np.stack([np.asarray(v, dtype="float64") for v, _ in parsed], axis=1)
+    reasons = np.stack([np.asarray(r, dtype=object) for _, r in parsed], axis=1)
+    return melt_readings(values, reasons, columns, station_id=station_id, time=time,
+                         source_rows=source_rows, source=source, source_file=source_file)
+
+
+def melt_readings(
+    values: np.ndarray,
+    reasons: np.ndarray,
+    columns: Sequence[ValueColumn],
+    *,
+    station_id: pd.Series,
+    time: pd.Series,
+    source_rows: np.ndarray,
+    source: str,
+    source_file: str,
+) -> pd.DataFrame:
+    """Parsed cells (records × value columns, native units) as canonical long readings.
+
+    Parameters
+    ----------
+    values, reasons : numpy.ndarray
+        float values and reason codes (None = no problem), one row per record and one
+        column per entry of ``columns``.
+    columns, station_id, time, source_rows, source, source_file
+        as for :func:`long_readings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``READING_COLUMNS``, column by column (all records of ``columns[0]`` first).
+    """
+    n, k = values.shape
+    if n == 0 or k == 0:
+        return empty_readings()
     times = pd.DatetimeIndex(time)
-    values, reasons = [], []
-    for column in columns:
-        parsed, why = parse_cell(table[column.key], column)
+    converted = np.empty((k, n), dtype="float64")
+    for j, column in enumerate(columns):
         unit = column.unit or parameter(column.parameter).unit
-        values.append(to_canonical_unit(parsed, unit, column.parameter, times))
-        reasons.append(why.to_numpy(dtype=object))
-    n, k = len(table), len(columns)
+        converted[j] = to_canonical_unit(values[:, j], unit, column.parameter, times)
     station_codes, stations = coded(station_id.to_numpy(dtype=object))
     return readings_frame(
         source, source_file,
         station_id=(np.tile(station_codes, k), stations),
-        time=np.tile(naive_utc(pd.Series(times)), k),
+        time=np.tile(naive_utc(times), k),
         period=_per_column([c.period for c in columns], n),
         parameter=_per_column([c.parameter for c in columns], n),
-        value=np.concatenate(values), reason=np.concatenate(reasons),
+        value=converted.ravel(), reason=reasons.T.ravel(),
         line=np.tile(np.asarray(source_rows, dtype="int64"), k))[READING_COLUMNS]
 
 

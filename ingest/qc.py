@@ -105,10 +105,33 @@ def parse_values(
     """
     if pd.api.types.is_numeric_dtype(raw.dtype):
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
-        reasons = pd.Series(np.where(np.isnan(values), "missing", None).astype(object),
-                            index=raw.index, dtype=object)
-        return values, reasons
-    text = pc.utf8_trim_whitespace(pa.array(raw.astype("string"), type=pa.large_string()))
+        reasons = np.where(np.isnan(values), "missing", None).astype(object)
+    else:
+        try:
+            cells = pa.array(raw, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: read as text
+            cells = pa.array(raw.astype("string"), type=pa.large_string())
+        values, reasons = parse_arrow_values(cells, missing_markers, not_monitored_markers)
+    return values, pd.Series(reasons, index=raw.index, dtype=object)
+
+
+def parse_arrow_values(
+    cells: pa.Array | pa.ChunkedArray, missing_markers: Iterable[str] = ("",),
+    not_monitored_markers: Iterable[str] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_values` of cells as pyarrow read them (numbers, or text).
+
+    Returns
+    -------
+    values : numpy.ndarray of float64
+    reasons : numpy.ndarray of object
+        as for :func:`parse_values`.
+    """
+    if pa.types.is_integer(cells.type) or pa.types.is_floating(cells.type) or (
+            pa.types.is_null(cells.type)):
+        values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+        return values, np.where(np.isnan(values), "missing", None).astype(object)
+    text = pc.utf8_trim_whitespace(pc.cast(cells, pa.large_string()))
     missing = _marked(text, missing_markers, nulls=True)
     unmonitored = _marked(text, not_monitored_markers, nulls=False)
     numbers = pc.if_else(pa.array(missing | unmonitored), pa.scalar(None, text.type), text)
@@ -118,16 +141,17 @@ def parse_values(
         values = pd.to_numeric(pd.Series(numbers, dtype="string"), errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan)
     bad = np.isnan(values) & ~missing & ~unmonitored
-    reasons = np.full(len(raw), None, dtype=object)
+    reasons = np.full(len(values), None, dtype=object)
     reasons[missing] = "missing"
     reasons[unmonitored] = NOT_MONITORED
     if bad.any():
         cleaned = pd.Series(text, dtype="string")[bad].str.replace(";", ",", regex=False)
         reasons[bad] = ("unparseable:" + cleaned).to_numpy(dtype=object)
-    return values, pd.Series(reasons, index=raw.index, dtype=object)
+    return values, reasons
 
 
-def _marked(text: pa.Array, markers: Iterable[str], *, nulls: bool) -> np.ndarray:
+def _marked(text: pa.Array | pa.ChunkedArray, markers: Iterable[str], *,
+            nulls: bool) -> np.ndarray:
     """Cells of ``text`` equal to one of ``markers`` (and, if ``nulls``, the null cells)."""
     hits = pc.is_in(text, value_set=pa.array(list(markers), type=text.type))
     if nulls:

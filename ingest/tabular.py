@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import NativeName, local_to_utc
-from ingest.long_readings import ValueColumn, long_readings
+from ingest.long_readings import ValueColumn, melt_readings
 from ingest.qc import apply_qc, combined_key
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
@@ -44,7 +45,6 @@ from ingest.tabular_values import (
     convert_unit,
     naive_utc,
     parse_cells,
-    parse_column,
     readings_frame,
 )
 from monitor.config import Feed
@@ -246,16 +246,16 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     columns = [ValueColumn(key=c, native=c, parameter=name.parameter, period=name.period,
                            unit=_unit_after_parsing(opts.unit_of(c, name.parameter)))
                for c, name in natives.items()]
-    compass = {c for c in natives if opts.unit_of(c, natives[c].parameter) == COMPASS_UNIT}
-
-    def parse_cell(cells: pd.Series, column: ValueColumn) -> tuple[np.ndarray, pd.Series]:
-        values, reasons = parse_column(cells, opts.missing, opts.not_monitored,
-                                       compass=column.key in compass)
-        return values, pd.Series(reasons, dtype=object)
-
+    compass = frozenset(c for c in natives
+                        if opts.unit_of(c, natives[c].parameter) == COMPASS_UNIT)
     every = bool(keep.all())
-    readings = long_readings(
-        frame if every else frame.loc[keep], columns, parse_cell=parse_cell,
+    cells = (frame[list(natives)] if loaded.table is None
+             else loaded.table.select(list(natives)))
+    if not every:
+        cells = cells.loc[keep] if loaded.table is None else cells.filter(pa.array(keep))
+    values, reasons = parse_cells(cells, opts.missing, opts.not_monitored, compass)
+    readings = melt_readings(
+        values, reasons, columns,
         station_id=station if every else station[keep], time=times if every else times[keep],
         source_rows=rows.lines[keep], source=feed.id, source_file=str(path))
     return readings, rows, station

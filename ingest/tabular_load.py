@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 _BOM = codecs.BOM_UTF8
@@ -42,6 +43,8 @@ class LoadedFile:
     frame: pd.DataFrame
     #: 1-based line number of each row of ``frame``.
     lines: np.ndarray
+    #: The rows as pyarrow read them, aligned with ``frame`` (None after the line path).
+    table: pa.Table | None = None
     rejected: list[Rejected] = field(default_factory=list)
     #: Human-readable notes (empty file, fallback to the line-level path ...).
     notes: list[str] = field(default_factory=list)
@@ -121,12 +124,11 @@ def _fast(raw: bytes, encoding: str, delimiter: str, header_row: int,
     header = table.column_names
     if len(set(header)) != len(header):
         return None
-    frame = table.to_pandas()
-    first = frame[header[0]]
-    if len(frame) and (first.astype("string") == header[0]).any():
+    first = pc.cast(table.column(0), pa.string())
+    if table.num_rows and pc.any(pc.equal(first, header[0])).as_py():
         return None  # repeated header line: let the line path name it
-    lines = np.arange(header_row + 1, header_row + 1 + len(frame), dtype="int64")
-    return LoadedFile(header=header, frame=frame, lines=lines)
+    lines = np.arange(header_row + 1, header_row + 1 + table.num_rows, dtype="int64")
+    return LoadedFile(header=header, frame=table.to_pandas(), lines=lines, table=table)
 
 
 def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.harmonize import compass_to_degrees, to_canonical_unit
-from ingest.qc import parse_values
+from ingest.qc import parse_arrow_values, parse_values
 from ingest.tabular_options import COMPASS_UNIT
 from monitor.schema import PARAMETERS, QUARANTINE_COLUMNS, Flag
 
@@ -40,20 +41,21 @@ class QuarantineBuilder:
         return pd.concat(self._parts, ignore_index=True)[QUARANTINE_COLUMNS]
 
 
-def parse_column(cells: pd.Series, missing: list[str], not_monitored: list[str],
-                 compass: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers and reason codes of one column of cells.
+def parse_column(cells: pd.Series | pa.ChunkedArray, missing: list[str],
+                 not_monitored: list[str], compass: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and reason codes of one column of cells (pandas, or as pyarrow read it).
 
-    A column already numeric (typed by pyarrow) is taken as it is; text goes through
-    :func:`ingest.qc.parse_values`, or is read as compass points when ``compass``.
+    Numbers and text go through :func:`ingest.qc.parse_values` (its Arrow core for
+    pyarrow columns); with ``compass`` the text is read as compass points.
     """
-    if not compass and pd.api.types.is_numeric_dtype(cells.dtype):
-        values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-        return values, np.where(np.isnan(values), "missing", None).astype(object)
     if not compass:
-        values, reasons = parse_values(cells, missing, not_monitored)
-        return values, reasons.to_numpy(dtype=object)
-    text = cells.astype("string").str.strip()
+        if isinstance(cells, pd.Series):
+            values, reasons = parse_values(cells, missing, not_monitored)
+            return values, reasons.to_numpy(dtype=object)
+        return parse_arrow_values(cells, missing, not_monitored)
+    series = cells if isinstance(cells, pd.Series) else cells.to_pandas()
+    text = series.astype("string").str.strip()
     absent = (text.isna() | text.isin(missing)).to_numpy(dtype=bool)
     values = compass_to_degrees(text)
     bad = np.isnan(values) & ~absent
@@ -62,22 +64,36 @@ def parse_column(cells: pd.Series, missing: list[str], not_monitored: list[str],
     return values, reasons
 
 
-def parse_cells(cells: pd.DataFrame, missing: list[str],
-                not_monitored: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers and reason codes of a block of cells (rows × columns), numeric in one step."""
-    if all(pd.api.types.is_numeric_dtype(t) for t in cells.dtypes):
+def parse_cells(cells: pd.DataFrame | pa.Table, missing: list[str],
+                not_monitored: list[str], compass: frozenset[str] = frozenset()
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and reason codes of a block of cells (rows × columns).
+
+    A pandas block whose columns are all numbers is taken in one step; otherwise each
+    column goes through :func:`parse_column` (those named in ``compass`` as compass
+    points).
+    """
+    names = list(cells.columns) if isinstance(cells, pd.DataFrame) else cells.column_names
+    if isinstance(cells, pd.DataFrame) and not compass and all(
+            pd.api.types.is_numeric_dtype(t) for t in cells.dtypes):
         values = cells.to_numpy(dtype="float64", na_value=np.nan, copy=True)
         return values, np.where(np.isnan(values), "missing", None).astype(object)
-    values = np.empty(cells.shape, dtype="float64")
-    reasons = np.empty(cells.shape, dtype=object)
-    for j, column in enumerate(cells.columns):
-        values[:, j], reasons[:, j] = parse_column(cells[column], missing, not_monitored)
+    values = np.empty((len(cells), len(names)), dtype="float64")
+    reasons = np.empty((len(cells), len(names)), dtype=object)
+    for j, name in enumerate(names):
+        column = cells.iloc[:, j] if isinstance(cells, pd.DataFrame) else cells.column(j)
+        values[:, j], reasons[:, j] = parse_column(column, missing, not_monitored,
+                                                   compass=name in compass)
     return values, reasons
 
 
-def naive_utc(times: pd.Series) -> np.ndarray:
-    """UTC times as a plain ``datetime64[ns]`` array (for repeating and tiling)."""
-    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+def naive_utc(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Time-zone aware times as a plain UTC ``datetime64[ns]`` array (for repeating and
+    tiling)."""
+    index = pd.DatetimeIndex(times)
+    if index.tz is None:
+        raise ValueError("naive_utc needs time-zone aware times")
+    return index.as_unit("ns").asi8.view("datetime64[ns]")
 
 
 def convert_unit(values: np.ndarray, unit: str | None, param: str,
