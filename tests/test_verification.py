@@ -184,3 +184,19 @@ def test_verification_table_on_real_data(shared_data) -> None:
     day_before = daily["pm25"].reindex(h1.index - pd.Timedelta(days=1)).to_numpy()
     np.testing.assert_array_equal(h1["persistence_pm25"].to_numpy(), day_before)
     assert add_baselines(cases, daily, TZ)["obs_pm25"].equals(cases["obs_pm25"])
+
+
+@pytest.mark.shared
+def test_intervals_cover_about_their_nominal_share(shared_data) -> None:
+    """Weekly origins over the test year (parameters fitted once, before 2016-03-01)."""
+    daily = full_daily(shared_data)[0]
+    config = CONFIG.model_copy(update={"forecast": CONFIG.forecast.model_copy(
+        update={"refit_every_days": 400})})
+    origins = pd.date_range("2016-03-01", "2017-02-28", freq="7D")
+    cases = rolling_origin("coverage", daily, origins, config, tz=TZ, mode=HISTORY_ONLY)
+    cov80 = coverage(cases["model_pm25_lo80"], cases["model_pm25_hi80"], cases["obs_pm25"])
+    cov95 = coverage(cases["model_pm25_lo95"], cases["model_pm25_hi95"], cases["obs_pm25"])
+    print(f"PM2.5 interval coverage over {cases['obs_pm25'].notna().sum()} cases: "
+          f"80 % -> {cov80:.3f}, 95 % -> {cov95:.3f}")
+    assert 0.70 <= cov80 <= 0.90
+    assert 0.88 <= cov95 <= 0.99
