@@ -166,10 +166,19 @@ def _reason_severity(reason: str) -> int:
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for missing) and the distinct values of a column."""
+    """Integer codes (-1 for missing) and the distinct values of a column.
+
+    Categoricals give their codes; integers spanning a small range (line numbers) their
+    offset from the minimum, with the range as the "distinct values".
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
         return (column.cat.codes.to_numpy(dtype="int64"),
                 column.cat.categories.to_numpy(dtype=object))
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" and len(column):
+        numbers = column.to_numpy(dtype="int64")
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low <= 4 * len(numbers):
+            return numbers - low, np.arange(low, high + 1)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
 

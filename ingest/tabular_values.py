@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ingest.base import empty_quarantine
 from ingest.harmonize import compass_to_degrees, to_canonical_unit
 from ingest.qc import parse_arrow_values, parse_values
 from ingest.tabular_options import COMPASS_UNIT
@@ -37,7 +38,7 @@ class QuarantineBuilder:
 
     def frame(self) -> pd.DataFrame:
         if not self._parts:
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
+            return empty_quarantine()
         return pd.concat(self._parts, ignore_index=True)[QUARANTINE_COLUMNS]
 
 
