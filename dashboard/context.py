@@ -5,8 +5,10 @@ Built once by :func:`open_context` when the app starts; the panels' callbacks re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 
@@ -17,6 +19,10 @@ from monitor.config import AppConfig
 from monitor.forecast_config import ForecastConfig, load_forecast_config
 from monitor.rules_config import WarningRules, WaterRules, load_warning_rules, load_water_rules
 from monitor.store import Store
+
+T = TypeVar("T")
+#: Store-derived results kept in memory (see :meth:`DashboardContext.cached`).
+RESULTS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -31,11 +37,37 @@ class DashboardContext:
     water_rules: WaterRules
     warning_rules: WarningRules
     forecast: ForecastConfig
+    #: Results computed from the store, by (what, arguments, store version); see :meth:`cached`.
+    results: dict[tuple[Hashable, ...], Any] = field(default_factory=dict)
 
     @property
     def member_regions(self) -> list[str]:
         """The participating regions (``regions.toml``), in configured order."""
         return list(self.config.regions)
+
+    def store_version(self) -> int:
+        """Changes whenever a readings file is written (:meth:`Store.file_versions`)."""
+        return hash(tuple(sorted(self.store.file_versions().items())))
+
+    def cached(self, what: str, arguments: tuple[Hashable, ...], compute: Callable[[], T],
+               *, per_store_version: bool = True) -> T:
+        """``compute()``, or its result from an earlier call with the same ``what`` and
+        ``arguments`` if no readings file was written since (or, with
+        ``per_store_version=False``, whatever was written since: for results that
+        ``arguments`` determine, such as a forecast from its origin).
+
+        Every bureau's page refreshes every minute while the store changes about once an
+        hour, so most refreshes are answered from here.  At most :data:`RESULTS_KEPT`
+        results are kept (all are dropped when full).
+        """
+        key = (what, arguments, self.store_version() if per_store_version else None)
+        if key in self.results:
+            return cast(T, self.results[key])
+        result = compute()
+        if len(self.results) >= RESULTS_KEPT:
+            self.results.clear()
+        self.results[key] = result
+        return result
 
 
 def open_context(config: AppConfig, data_dir: Path | str) -> DashboardContext:

@@ -98,4 +98,4 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
     @app.callback(Output("station-map", "figure"), Output("map-note", "children"),
                   Input("refresh", "n_intervals"))
     def refresh(_ticks: int) -> tuple[Any, ...]:
-        return figure(ctx)
+        return ctx.cached("map", (), lambda: figure(ctx))

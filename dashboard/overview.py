@@ -91,7 +91,7 @@ def _forecast_levels(ctx: DashboardContext, now: datetime) -> dict[str, str]:
 def city_rows(ctx: DashboardContext, now: datetime) -> tuple[list[dict[str, Any]],
                                                              list[dict[str, Any]]]:
     """Rows of the city table and the conditional styles colouring each AQI cell."""
-    cities = city_status(ctx)
+    cities = ctx.cached("cities", (), lambda: city_status(ctx))
     forecast = _forecast_levels(ctx, now)
     tz = ctx.alerts.schedule.timezone
     rows, styles = [], []

@@ -14,7 +14,7 @@ import pandas as pd
 from dashboard.context import DashboardContext
 from ingest.pipeline import feed_status
 from monitor.aqi import categories, city_aqi, realtime_aqi
-from monitor.schema import Medium
+from monitor.schema import READING_COLUMNS, Medium
 from monitor.water import CLASS_COLOURS, CLASS_NAMES, assess_sections
 
 #: Marker colour of a station without a current AQI or class.
@@ -43,7 +43,8 @@ def _readings_at_latest(ctx: DashboardContext, stations: pd.DataFrame) -> pd.Dat
     """Readings of each station at its own latest time (one store read per distinct time)."""
     frames = [ctx.store.readings(stations=group["station_id"].tolist(), start=moment, end=moment)
               for moment, group in stations.groupby("latest")]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=READING_COLUMNS)
 
 
 def _with_categories(aqi: pd.DataFrame) -> pd.DataFrame:

@@ -15,17 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
-from plotly.subplots import make_subplots
 
 from dashboard.context import DashboardContext
 from dashboard.queries import member_stations, water_classes
 from monitor.aqi import AIR_POLLUTANTS, city_aqi, daily_aqi, group_aqi, realtime_aqi
 from monitor.forecast import INTERVALS
 from monitor.forecast_cache import ModelCache
-from monitor.forecast_run import forecast_city, origin_of
+from monitor.forecast_run import city_stations, forecast_series_id, origin_of
 from monitor.rules_config import RuleSet
 from monitor.schema import PARAMETERS, Medium
 from monitor.statistics import daily_statistics
@@ -87,7 +86,33 @@ def thresholds(rule_set: RuleSet) -> dict[float, list[str]]:
     return dict(sorted(found.items()))
 
 
-def _aqi_traces(fig: go.Figure, readings: pd.DataFrame, selected: pd.DataFrame, city: str | None,
+Figure = dict[str, Any]
+#: Axes of the two rows: observed values above, AQI (or water class) below.
+_TOP, _BOTTOM = {"xaxis": "x", "yaxis": "y"}, {"xaxis": "x2", "yaxis": "y2"}
+
+
+def _times(values: pd.Series | pd.DatetimeIndex) -> list[str]:
+    """UTC times as ISO strings for plotly (the axis is labelled UTC)."""
+    return list(pd.DatetimeIndex(values).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _line(x: pd.Series | pd.DatetimeIndex, y: Any, name: str, **style: Any) -> dict[str, Any]:
+    return {"type": "scatter", "x": _times(x), "y": np.asarray(y, dtype=float), "name": name,
+            "mode": "lines", **_BOTTOM, **style}
+
+
+def _empty_figure(title: str) -> Figure:
+    return {"data": [], "layout": {
+        "title": {"text": title}, "legend": {"orientation": "h"},
+        "margin": {"l": 60, "r": 10, "t": 30, "b": 30},
+        "xaxis": {"anchor": "y", "domain": [0, 1], "matches": "x2", "showticklabels": False},
+        "xaxis2": {"anchor": "y2", "domain": [0, 1]},
+        "yaxis": {"anchor": "x", "domain": [0.54, 1]},
+        "yaxis2": {"anchor": "x2", "domain": [0, 0.46]},
+        "shapes": [], "annotations": []}}
+
+
+def _aqi_traces(fig: Figure, readings: pd.DataFrame, selected: pd.DataFrame, city: str | None,
                 tz: str) -> None:
     air = readings[readings["parameter"].isin(AIR_POLLUTANTS)]
     if air.empty:
@@ -98,86 +123,100 @@ def _aqi_traces(fig: go.Figure, readings: pd.DataFrame, selected: pd.DataFrame, 
                           report="daily")
     else:
         hourly, daily = realtime_aqi(air), daily_aqi(daily_statistics(air, tz))
-    fig.add_trace(go.Scatter(x=hourly["time"], y=hourly["aqi"], name="hourly AQI",
-                             mode="lines", line={"color": "#555555"}), row=2, col=1)
-    fig.add_trace(go.Scatter(x=daily["time"], y=daily["aqi"], name="daily AQI (day end)",
-                             mode="markers+lines", line={"shape": "hv", "color": "#7E0023"}),
-                  row=2, col=1)
+    fig["data"] += [
+        _line(hourly["time"], hourly["aqi"], "hourly AQI", line={"color": "#555555"}),
+        _line(daily["time"], daily["aqi"], "daily AQI (day end)", mode="markers+lines",
+              line={"shape": "hv", "color": "#7E0023"}),
+    ]
 
 
-def _water_traces(fig: go.Figure, ctx: DashboardContext, readings: pd.DataFrame,
+def _water_traces(fig: Figure, ctx: DashboardContext, readings: pd.DataFrame,
                   selected: pd.DataFrame) -> None:
     classes = water_classes(ctx, readings, selected)
-    fig.add_trace(go.Scatter(x=classes["time"], y=classes["water_class"], name="water class",
-                             mode="markers+lines", line={"shape": "hv"}), row=2, col=1)
-    fig.add_trace(go.Scatter(x=classes["time"], y=classes["target_class"], name="target class",
-                             mode="lines", line={"dash": "dash", "color": "#E00000"}),
-                  row=2, col=1)
-    fig.update_yaxes(title_text="class (6 = worse than V)", autorange="reversed",
-                     row=2, col=1)
+    fig["data"] += [
+        _line(classes["time"], classes["water_class"], "water class", mode="markers+lines",
+              line={"shape": "hv"}),
+        _line(classes["time"], classes["target_class"], "target class",
+              line={"dash": "dash", "color": "#E00000"}),
+    ]
+    fig["layout"]["yaxis2"].update(title={"text": "class (6 = worse than V)"},
+                                   autorange="reversed")
 
 
-def _forecast_traces(fig: go.Figure, ctx: DashboardContext, region: str, city: str,
-                     issue_time: pd.Timestamp, tz: str) -> None:
-    """Daily AQI forecast of ``city`` issued at ``issue_time`` with its central intervals
-    (:func:`monitor.forecast_run.forecast_city`, the run behind ``jointwatch forecast``)."""
-    forecast = forecast_city(ctx.store, ModelCache(ctx.store.data_dir), ctx.store.stations(),
-                             region, city, tz, origin_of(issue_time, tz), ctx.forecast)
+def _threshold_lines(fig: Figure, rule_set: RuleSet) -> None:
+    """Horizontal lines at the rule set's AQI thresholds, in the colour of the lowest grade."""
+    for value, grades in thresholds(rule_set).items():
+        colour = Grade[grades[0].upper()].colour
+        fig["layout"]["shapes"].append({
+            "type": "line", "xref": "x2 domain", "x0": 0, "x1": 1, "yref": "y2", "y0": value,
+            "y1": value, "line": {"dash": "dot", "color": colour}})
+        fig["layout"]["annotations"].append({
+            "xref": "x2 domain", "x": 0, "yref": "y2", "y": value, "showarrow": False,
+            "xanchor": "left", "yanchor": "bottom",
+            "text": f"{'/'.join(grades)} > {value:g} ({rule_set.id})"})
+
+
+def _forecast_traces(fig: Figure, ctx: DashboardContext, series_id: str,
+                     station_ids: list[str], issue_time: pd.Timestamp, tz: str) -> None:
+    """Daily AQI forecast of a city or station issued at ``issue_time`` with its central
+    intervals (:func:`monitor.forecast_run.forecast_series_id`, the run behind
+    ``jointwatch forecast``)."""
+    origin = origin_of(issue_time, tz)
+    # The run reads only days before the origin, so readings of the origin day arriving
+    # hour by hour do not change it: one run per series and origin.
+    forecast = ctx.cached("forecast", (series_id, origin), lambda: forecast_series_id(
+        ctx.store, ModelCache(ctx.store.data_dir), series_id, station_ids, tz, origin,
+        ctx.forecast), per_store_version=False)
     if not forecast.ok:
-        fig.add_annotation(text=f"forecast: {forecast.reason}", xref="x2 domain",
-                           yref="y2 domain", x=0.01, y=0.02, showarrow=False,
-                           font={"color": "#666666"})
+        fig["layout"]["annotations"].append({
+            "text": f"forecast: {forecast.reason}", "xref": "x2 domain", "yref": "y2 domain",
+            "x": 0.01, "y": 0.02, "showarrow": False, "xanchor": "left",
+            "font": {"color": "#666666"}})
         return
     days = forecast.aqi
     day_end = (pd.DatetimeIndex(days["day"]) + pd.Timedelta(days=1)).tz_localize(tz)
     for level in sorted(INTERVALS, reverse=True):
-        fig.add_trace(go.Scatter(
-            x=[*day_end, *day_end[::-1]],
-            y=[*days[f"aqi_hi{level}"], *days[f"aqi_lo{level}"][::-1]],
-            fill="toself", mode="lines", line={"width": 0}, name=f"forecast {level} % interval",
-            fillcolor="rgba(30,111,217,0.15)" if level == 95 else "rgba(30,111,217,0.3)"),
-            row=2, col=1)
-    fig.add_trace(go.Scatter(x=day_end, y=days["aqi"], mode="markers+lines",
-                             name=f"forecast daily AQI ({forecast.mode})",
-                             line={"color": "#1E6FD9", "dash": "dash"}), row=2, col=1)
+        fig["data"].append(_line(
+            day_end.append(day_end[::-1]),
+            np.concatenate([days[f"aqi_hi{level}"], days[f"aqi_lo{level}"][::-1]]),
+            f"forecast {level} % interval", fill="toself", line={"width": 0},
+            fillcolor="rgba(30,111,217,0.15)" if level == 95 else "rgba(30,111,217,0.3)"))
+    fig["data"].append(_line(day_end, days["aqi"], f"forecast daily AQI ({forecast.mode})",
+                             mode="markers+lines", line={"color": "#1E6FD9", "dash": "dash"}))
 
 
-def figure(ctx: DashboardContext, target: str, parameter: str, days: int) -> go.Figure:
-    """The two-row series figure of ``target`` (``city:NAME`` or ``station:ID``)."""
+def figure(ctx: DashboardContext, target: str, parameter: str, days: int) -> Figure:
+    """The two-row series figure (a plotly figure dict) of ``target`` (``city:NAME`` or
+    ``station:ID``)."""
     selected = _selection(ctx, target)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     if selected.empty:
-        return fig.update_layout(title=f"no readings for {target}")
+        return _empty_figure(f"no readings for {target}")
     end = selected["latest"].max()
-    start = end - pd.Timedelta(days=days)
-    readings = ctx.store.readings(stations=selected["station_id"].tolist(), start=start, end=end)
-    unit = PARAMETERS[parameter].unit
+    fig = _empty_figure(f"{target.split(':', 1)[1]}: {days} d to {end:%Y-%m-%d %H:%M} UTC")
+    readings = ctx.store.readings(stations=selected["station_id"].tolist(),
+                                  start=end - pd.Timedelta(days=days), end=end)
     names = selected.set_index("station_id")["name"]
     observed = readings[(readings["parameter"] == parameter) & (readings["period"] == "1h")]
     for station_id, rows in observed.groupby("station_id"):
-        fig.add_trace(go.Scatter(x=rows["time"], y=rows["value"], mode="lines",
-                                 name=f"{names.get(station_id, station_id)} {parameter}"),
-                      row=1, col=1)
-    fig.update_yaxes(title_text=f"{parameter} ({unit})", row=1, col=1)
+        fig["data"].append({**_line(rows["time"], rows["value"],
+                                    f"{names.get(station_id, station_id)} {parameter}"), **_TOP})
+    fig["layout"]["yaxis"]["title"] = {"text": f"{parameter} ({PARAMETERS[parameter].unit})"}
     region = str(selected["region"].iloc[0])
-    city = target.removeprefix(_CITY) if target.startswith(_CITY) else None
     if (selected["medium"] == Medium.WATER).all():
         _water_traces(fig, ctx, readings, selected)
+        return fig
+    tz = ctx.config.regions[region].timezone
+    city = target.removeprefix(_CITY) if target.startswith(_CITY) else None
+    _aqi_traces(fig, readings, selected, city, tz)
+    if city is not None:
+        _forecast_traces(fig, ctx, f"{region}/{city}",
+                         city_stations(ctx.store.stations(), region, city), end, tz)
     else:
-        tz = ctx.config.regions[region].timezone
-        _aqi_traces(fig, readings, selected, city, tz)
-        if city is not None:
-            _forecast_traces(fig, ctx, region, city, end, tz)
-        rule_set = rule_set_for(region, end.tz_convert(tz).date(), ctx.warning_rules)
-        for value, grades in thresholds(rule_set).items():
-            colour = Grade[grades[0].upper()].colour
-            fig.add_hline(y=value, line={"dash": "dot", "color": colour}, row=2, col=1,
-                          annotation_text=f"{'/'.join(grades)} > {value:g} ({rule_set.id})",
-                          annotation_position="top left")
-        fig.update_yaxes(title_text="AQI", row=2, col=1)
-    title = f"{target.split(':', 1)[1]}: {days} d to {end:%Y-%m-%d %H:%M} UTC"
-    return fig.update_layout(margin={"l": 60, "r": 10, "t": 30, "b": 30}, title=title,
-                             legend={"orientation": "h"})
+        station_id = str(selected["station_id"].iloc[0])
+        _forecast_traces(fig, ctx, station_id, [station_id], end, tz)
+    _threshold_lines(fig, rule_set_for(region, end.tz_convert(tz).date(), ctx.warning_rules))
+    fig["layout"]["yaxis2"]["title"] = {"text": "AQI"}
+    return fig
 
 
 def register(app: dash.Dash, ctx: DashboardContext) -> None:
@@ -188,5 +227,6 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
                   Input("refresh", "n_intervals"))
     def redraw(target: str | None, parameter: str, days: int, _ticks: int) -> Any:
         if not target:
-            return go.Figure()
-        return figure(ctx, target, parameter, int(days))
+            return _empty_figure("choose a city or station")
+        return ctx.cached("series", (target, parameter, int(days)),
+                          lambda: figure(ctx, target, parameter, int(days)))

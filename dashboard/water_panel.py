@@ -83,4 +83,4 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
 
     @app.callback(Output("water-graph", "figure"), Input("refresh", "n_intervals"))
     def refresh(_ticks: int) -> Any:
-        return figure(ctx)
+        return ctx.cached("water", (), lambda: figure(ctx))

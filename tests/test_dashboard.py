@@ -215,16 +215,16 @@ def test_city_series_draws_daily_aqi_thresholds_and_forecast_interval(
         mp.setenv("JOINTWATCH_DASHBOARD_SECRET", SECRET)
         ctx = open_context(site.config, tmp_path / "uci")
     fig = series.figure(ctx, "city:北京市", "pm25", 30)
-    traces = {t.name: t for t in fig.data}
+    traces = {t["name"]: t for t in fig["data"]}
     assert {"hourly AQI", "daily AQI (day end)", "forecast daily AQI (history-only)",
             "forecast 80 % interval", "forecast 95 % interval"} <= set(traces)
-    point = np.asarray(traces["forecast daily AQI (history-only)"].y, dtype=float)
-    band80 = np.asarray(traces["forecast 80 % interval"].y, dtype=float)
-    band95 = np.asarray(traces["forecast 95 % interval"].y, dtype=float)
+    point = np.asarray(traces["forecast daily AQI (history-only)"]["y"], dtype=float)
+    band80 = np.asarray(traces["forecast 80 % interval"]["y"], dtype=float)
+    band95 = np.asarray(traces["forecast 95 % interval"]["y"], dtype=float)
     n = len(point)
     assert n == ctx.forecast.forecast.horizon_days
     # polygons: upper bounds forward, lower bounds backward
     assert (band95[:n] >= band80[:n]).all() and (band80[:n] >= point).all()
     assert (point >= band80[n:][::-1]).all() and (band80[n:][::-1] >= band95[n:][::-1]).all()
     # 2017-02-28: the 2016 regional four-grade standard (jjj_2016) applies to Beijing
-    assert {s.y0 for s in fig.layout.shapes} == {200, 300, 500}
+    assert {s["y0"] for s in fig["layout"]["shapes"]} == {200, 300, 500}
