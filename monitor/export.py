@@ -49,6 +49,7 @@ from monitor.cf import FLAG_CODES, Provenance, to_cf_dataset, variable_name
 from monitor.config import AppConfig, data_dir
 from monitor.schema import PERIODS, READING_COLUMNS, READING_SCHEMA, Flag, parameter
 from monitor.store import Store, TimeLike
+from monitor.store_config import open_store
 
 #: Export formats.
 FORMATS: tuple[str, ...] = ("csv", "parquet", "netcdf", "zarr")
@@ -356,10 +357,10 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
 
 def cli_export(args: argparse.Namespace, config: AppConfig) -> int:
     """``jointwatch export --format F --out PATH [filters] [--wide] [--json]``."""
-    del config
     try:
         selection = selection_from_args(args)
-        result = export(Store(data_dir(args.data_dir)), selection, args.format, args.out,
+        store = open_store(config, data_dir(args.data_dir))
+        result = export(store, selection, args.format, args.out,
                         wide=args.wide)
     except (ValueError, OSError) as exc:
         print(f"jointwatch export: {exc}", file=sys.stderr)
