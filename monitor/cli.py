@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from monitor.config import ConfigError, load_config
+from monitor.config_check import validate_all
 from monitor.forecast_args import backtest_args, forecast_args
 
 Setup = Callable[[argparse.ArgumentParser], None]
@@ -105,6 +106,8 @@ COMMANDS: dict[str, tuple[str, str, Setup]] = {
                    _json_arg),
     "status": ("latest reading per feed and region; stale feeds marked",
                "ingest.pipeline:cli_status", _status_args),
+    "check-config": ("validate every configuration file and list them",
+                     "monitor.config_check:cli_check_config", _json_arg),
     "export": ("export readings for analysts (CSV, Parquet, CF-NetCDF, Zarr)",
                "monitor.export:cli_export", _export_args),
     "consult": ("run one warning consultation now; issue and send if the level changed",
@@ -156,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         config = load_config(args.config)
+        if args.command != "check-config":  # which reports every file, not just the first
+            validate_all(config)
     except ConfigError as exc:
         print(f"jointwatch: configuration error: {exc}", file=sys.stderr)
         return 2
