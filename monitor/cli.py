@@ -171,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # a command's own configuration file (store.toml ...)
         print(f"jointwatch: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
