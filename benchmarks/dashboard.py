@@ -37,6 +37,7 @@ from alerts.decision import RegionalDecision
 from alerts.issuance import consult
 from alerts.state import open_state, utcnow
 from dashboard.app import create_app
+from dashboard.testing import callback_request
 from monitor.config import AppConfig, load_config
 from monitor.ledger import LedgerEntry
 from monitor.schema import READING_COLUMNS, STATION_COLUMNS
@@ -125,33 +126,6 @@ def issue(config: AppConfig, data_dir: Path) -> None:
     engine.dispose()
 
 
-def payloads(dependencies: list[dict[str, Any]], values: dict[str, Any]
-             ) -> dict[str, dict[str, Any]]:
-    """Request bodies of the callbacks whose output names one of ``values``' panels."""
-    wanted = {"level-banner": "overview", "station-map": "map", "series-graph": "series",
-              "water-graph": "water", "notice-table": "notices",
-              "freshness-table": "freshness"}
-    bodies = {}
-    for dep in dependencies:
-        name = next((n for key, n in wanted.items() if f"{key}." in dep["output"]), None)
-        if name is None:
-            continue
-
-        def fill(items: list[dict[str, str]]) -> list[dict[str, Any]]:
-            return [{"id": i["id"], "property": i["property"],
-                     "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-        outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]}
-                   for o in dep["output"].strip(".").split("...")]
-        bodies[name] = {
-            "output": dep["output"],
-            "outputs": outputs if dep["output"].startswith("..") else outputs[0],
-            "inputs": fill(dep["inputs"]), "state": fill(dep["state"]),
-            "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
-        }
-    return bodies
-
-
 def percentiles(label: str, values: list[float]) -> str:
     return (f"{label:<18} {np.percentile(values, 50):8.0f} {np.percentile(values, 95):8.0f}"
             f" {max(values):8.0f}")
@@ -185,12 +159,14 @@ def main() -> None:
         dependencies = client.get("/_dash-dependencies").get_json()
         base = {"refresh.n_intervals": 1, "alert-changed.data": None,
                 "series-parameter.value": "pm25", "series-days.value": 7}
-        calls = {name: body for name, body in payloads(dependencies, base).items()
-                 if name != "series"}
+        calls = {name: callback_request(dependencies, output, base) for name, output in (
+            ("overview", "level-banner.children"), ("map", "station-map.figure"),
+            ("water", "water-graph.figure"), ("notices", "notice-table.data"),
+            ("freshness", "freshness-table.data"))}
         for label, target in (("series (city)", "city:北京市"),
                               ("series (station)", "station:bench:0001")):
-            calls[label] = payloads(dependencies, {**base, "series-target.value": target})[
-                "series"]
+            calls[label] = callback_request(dependencies, "series-graph.figure",
+                                            {**base, "series-target.value": target})
 
         def post(body: dict[str, Any]) -> float:
             start = time.perf_counter()

@@ -26,17 +26,20 @@ from dashboard_fixture import (
 )
 from flask.testing import FlaskClient
 
+from alerts.issuance import in_force
 from alerts.state import IssuanceStatus, load_issuance
 from dashboard import freshness, notices, overview, series, water_panel
-from dashboard.app import create_app
+from dashboard.app import create_app, server_from_environment
 from dashboard.auth import authenticate
 from dashboard.config import load_dashboard_config, session_secret
 from dashboard.context import DashboardContext, open_context
 from dashboard.export_panel import export_file
 from dashboard.queries import city_status, station_status
+from dashboard.testing import callback_request
 from monitor.aqi import categories, realtime_aqi
 from monitor.config import ConfigError
 from monitor.export import Selection
+from monitor.store import Store
 from monitor.warning_grades import GRADE_COLOURS, Grade
 from monitor.water import CLASS_COLOURS
 
@@ -63,22 +66,14 @@ def _login(client: FlaskClient, user: str) -> None:
     assert response.status_code == 302, response.text
 
 
-def _action_payload(client: FlaskClient, issuance_id: str) -> dict[str, object]:
-    """The request the browser sends when Confirm is clicked (built from the app's own
-    dependency list, so it matches what Dash expects)."""
-    dependencies = client.get("/_dash-dependencies").get_json()
-    action = next(d for d in dependencies if "action-status.children" in d["output"])
-    return {
-        "output": action["output"],
-        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
-                    for o in action["output"].strip(".").split("...")],
-        "inputs": [{"id": "confirm-button", "property": "n_clicks", "value": 1},
-                   {"id": "override-button", "property": "n_clicks", "value": 0}],
-        "changedPropIds": ["confirm-button.n_clicks"],
-        "state": [{"id": "pending-issuance", "property": "data", "value": issuance_id},
-                  {"id": "override-level", "property": "value", "value": None},
-                  {"id": "override-reason", "property": "value", "value": None}],
-    }
+def _action_payload(client: FlaskClient, issuance_id: str, button: str = "confirm-button",
+                    level: str | None = None, reason: str | None = None) -> dict[str, object]:
+    """The request the browser sends when Confirm (or Override) is clicked."""
+    return callback_request(
+        client.get("/_dash-dependencies").get_json(), "action-status.children",
+        {"confirm-button.n_clicks": 1, "override-button.n_clicks": 1,
+         "pending-issuance.data": issuance_id, "override-level.value": level,
+         "override-reason.value": reason}, changed=f"{button}.n_clicks")
 
 
 # -- configuration and login --------------------------------------------------------------------
@@ -228,3 +223,70 @@ def test_city_series_draws_daily_aqi_thresholds_and_forecast_interval(
     assert (point >= band80[n:][::-1]).all() and (band80[n:][::-1] >= band95[n:][::-1]).all()
     # 2017-02-28: the 2016 regional four-grade standard (jjj_2016) applies to Beijing
     assert {s["y0"] for s in fig["layout"]["shapes"]} == {200, 300, 500}
+
+
+def test_override_records_level_and_reason_viewer_refused(site: DashboardContext) -> None:
+    record = pending_issuance(site.config, site.store.data_dir, Grade.RED)
+    viewer, operator = _client(site), _client(site)
+    _login(viewer, "bureau")
+    _login(operator, "centre")
+    body = _action_payload(viewer, record.id, "override-button", "yellow", "wind forecast")
+    assert viewer.post("/_dash-update-component", json=body).status_code == 403
+    missing_reason = _action_payload(operator, record.id, "override-button", "yellow", " ")
+    answer = operator.post("/_dash-update-component", json=missing_reason)
+    assert answer.status_code == 200 and "needs a level and a reason" in answer.text
+    with site.engine.connect() as conn:
+        assert load_issuance(conn, record.id).status == IssuanceStatus.PENDING
+
+    answer = operator.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200 and "override by centre: issued" in answer.text
+    with site.engine.connect() as conn:
+        assert load_issuance(conn, record.id).status == IssuanceStatus.OVERRIDDEN
+        current = in_force(conn, pd.Timestamp.now(tz="UTC").to_pydatetime())
+    assert current is not None and current.level == Grade.YELLOW
+    assert current.confirmed_by == "centre"
+    assert current.evidence["override"] == {"of": record.id, "from_level": "red",
+                                            "to_level": "yellow", "by": "centre",
+                                            "reason": "wind forecast"}
+
+
+def test_export_with_a_bad_time_is_refused_in_the_panel(site: DashboardContext) -> None:
+    client = _client(site)
+    _login(client, "bureau")
+    body = callback_request(client.get("/_dash-dependencies").get_json(),
+                            "export-status.children",
+                            {"export-button.n_clicks": 1, "export-start.value": "yesterday",
+                             "export-format.value": "csv"})
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200
+    assert "export refused: start: 'yesterday' is not an ISO 8601 time" in answer.text
+
+
+def test_wsgi_factory_for_gunicorn(site: DashboardContext,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOINTWATCH_CONFIG", str(site.config.config_dir))
+    monkeypatch.setenv("JOINTWATCH_HOME", str(site.store.data_dir))
+    monkeypatch.setenv("JOINTWATCH_DASHBOARD_SECRET", SECRET)
+    client = server_from_environment().test_client()
+    assert client.get("/login").status_code == 200
+    _login(client, "centre")
+    assert "jointwatch" in client.get("/").text
+
+
+def test_results_follow_new_readings_files(site: DashboardContext, tmp_path: Path) -> None:
+    """Kept results and the store's kept maxima are refreshed when a feed writes files."""
+    store = ingest_samples(site.config, tmp_path / "var", feeds=("cnemc_surface_water",))
+    ctx = open_context(site.config, tmp_path / "var")
+    first = ctx.cached("status", (), lambda: station_status(ctx))
+    assert ctx.cached("status", (), lambda: station_status(ctx)) is first
+    assert set(first["medium"]) == {"water"}
+    ingest_samples(site.config, tmp_path / "var", feeds=("cnemc_hourly_air",))
+    second = ctx.cached("status", (), lambda: station_status(ctx))
+    assert second is not first
+    air = second[second["medium"] == "air"]
+    assert set(air.dropna(subset=["lon"])["station_id"]) == (
+        sample_station_ids(store, site.config) - set(first["station_id"]))
+    kept, fresh = (s.latest_by_station().sort_values(["source", "station_id"],
+                                                     ignore_index=True)
+                   for s in (ctx.store, Store(tmp_path / "var")))
+    pd.testing.assert_frame_equal(kept, fresh)

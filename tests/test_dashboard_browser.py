@@ -33,10 +33,14 @@ from dashboard_fixture import (
 )
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from alerts.state import IssuanceRecord, IssuanceStatus, load_issuance, open_state
+from alerts.config import load_alerts_config
+from alerts.issuance import override
+from alerts.state import IssuanceRecord, IssuanceStatus, load_issuance, open_state, utcnow
 from alerts.testing import free_port
+from dashboard.testing import callback_request
 from monitor.config import AppConfig
 from monitor.store import Store
+from monitor.warning_grades import Grade
 
 pytestmark = pytest.mark.browser
 
@@ -189,19 +193,10 @@ def _observed_trace_names(page: Page) -> list[str]:
 def test_viewer_confirm_request_is_refused_by_the_server(browser: Browser, site: Site) -> None:
     page = _signed_in_page(browser, site, "bureau")
     assert not page.locator("#confirm-button").is_visible()
-    dependencies = page.request.get(f"{site.url}/_dash-dependencies").json()
-    action = next(d for d in dependencies if "action-status.children" in d["output"])
-    body = {
-        "output": action["output"],
-        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
-                    for o in action["output"].strip(".").split("...")],
-        "inputs": [{"id": "confirm-button", "property": "n_clicks", "value": 1},
-                   {"id": "override-button", "property": "n_clicks", "value": 0}],
-        "changedPropIds": ["confirm-button.n_clicks"],
-        "state": [{"id": "pending-issuance", "property": "data", "value": site.issuance.id},
-                  {"id": "override-level", "property": "value", "value": None},
-                  {"id": "override-reason", "property": "value", "value": None}],
-    }
+    body = callback_request(page.request.get(f"{site.url}/_dash-dependencies").json(),
+                            "action-status.children",
+                            {"confirm-button.n_clicks": 1,
+                             "pending-issuance.data": site.issuance.id})
     response = page.request.post(f"{site.url}/_dash-update-component", data=json.dumps(body),
                                  headers={"Content-Type": "application/json"})
     assert response.status == 403
@@ -240,6 +235,22 @@ def test_operator_confirms_pending_issuance_and_it_shows_in_force(
         (PROJECT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(shot, PROJECT / "docs" / "overview.png")
     assert site.console_errors == []
+
+
+def test_interval_refresh_shows_a_change_without_reloading(operator_page: Page,
+                                                           site: Site) -> None:
+    """A change made elsewhere (the CLI's override) reaches the open page on its own."""
+    page = operator_page
+    page.evaluate("window.jointwatchMarker = 'same page'")
+    cfg = load_alerts_config(site.config)
+    engine = open_state(cfg.state_url(site.data_dir))
+    result = override(engine, site.issuance.id, Grade.RED, "episode worse than forecast",
+                      "cli-operator", site.config, cfg, utcnow())
+    engine.dispose()
+    assert result.issuance is not None and result.issuance.level == Grade.RED
+    page.wait_for_selector("#level-in-force[data-level=red]", timeout=LOAD_TIMEOUT_MS)
+    assert result.issuance.id in page.inner_text("#level-issuance")
+    assert page.evaluate("window.jointwatchMarker") == "same page"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "netcdf"])
