@@ -34,7 +34,7 @@ from dashboard import (
     water_panel,
 )
 from dashboard.config import load_dashboard_config, session_secret
-from dashboard.context import DashboardContext, open_context
+from dashboard.context import ALERT_CHANGED, REFRESH, DashboardContext, open_context
 from monitor.config import AppConfig, ConfigError, data_dir, load_config
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ def page(ctx: DashboardContext) -> html.Div:
             html.Span(f"signed in as {auth.current_user()} ({auth.current_role()}) · "),
             html.A("sign out", href="/logout"),
         ]),
-        dcc.Interval(id=overview.REFRESH, interval=refresh_ms),
-        dcc.Store(id="alert-changed"),
+        dcc.Interval(id=REFRESH, interval=refresh_ms),
+        dcc.Store(id=ALERT_CHANGED),
         overview.banner_layout(),
         html.Div([overview.layout(), map_panel.layout()],
                  style={"display": "grid", "gridTemplateColumns": "minmax(0, 1fr) minmax(0, 1fr)",
@@ -79,7 +79,7 @@ def create_app(config: AppConfig, data_dir: Path | str) -> dash.Dash:
     server = flask.Flask(__name__)
     auth.install(server, ctx.dashboard, session_secret(ctx.dashboard))
     app = dash.Dash(__name__, server=server, serve_locally=True, title="jointwatch",
-                    update_title=None, assets_folder=str(Path(__file__).parent / "assets"))
+                    update_title=None)
     app.layout = lambda: page(ctx)
     for panel in PANELS:
         panel.register(app, ctx)

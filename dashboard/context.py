@@ -21,6 +21,10 @@ from monitor.rules_config import WarningRules, WaterRules, load_warning_rules, l
 from monitor.store import Store
 
 T = TypeVar("T")
+#: Component ids every panel listens to: the page's refresh interval, and the store set
+#: when an operator's action changed the alert state.
+REFRESH = "refresh"
+ALERT_CHANGED = "alert-changed"
 #: Store-derived results kept in memory (see :meth:`DashboardContext.cached`).
 RESULTS_KEPT = 256
 

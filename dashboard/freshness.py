@@ -13,7 +13,7 @@ import pandas as pd
 from dash import Input, Output, dash_table, html
 
 from alerts.wording import local_time
-from dashboard.context import DashboardContext
+from dashboard.context import REFRESH, DashboardContext
 from dashboard.queries import freshness
 
 STALE_STYLE = {"backgroundColor": "#FFE0E0", "color": "#900000"}
@@ -50,6 +50,6 @@ def table_rows(ctx: DashboardContext, now: pd.Timestamp) -> list[dict[str, Any]]
 def register(app: dash.Dash, ctx: DashboardContext) -> None:
     """Refresh the table on every tick."""
 
-    @app.callback(Output("freshness-table", "data"), Input("refresh", "n_intervals"))
+    @app.callback(Output("freshness-table", "data"), Input(REFRESH, "n_intervals"))
     def refresh(_ticks: int) -> list[dict[str, Any]]:
         return table_rows(ctx, pd.Timestamp.now(tz="UTC"))

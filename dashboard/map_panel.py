@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
-from dashboard.context import DashboardContext
+from dashboard.context import REFRESH, DashboardContext
 from dashboard.queries import NO_VALUE_COLOUR, station_status
 from monitor.aqi import category
 from monitor.water import CLASS_COLOURS, CLASS_NAMES
@@ -96,6 +96,6 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
     """Redraw the map on every refresh tick."""
 
     @app.callback(Output("station-map", "figure"), Output("map-note", "children"),
-                  Input("refresh", "n_intervals"))
+                  Input(REFRESH, "n_intervals"))
     def refresh(_ticks: int) -> tuple[Any, ...]:
         return ctx.cached("map", (), lambda: figure(ctx))

@@ -21,7 +21,7 @@ from alerts.state import utcnow
 from alerts.wording import local_time
 from dashboard.auth import current_role, require_operator
 from dashboard.config import Role
-from dashboard.context import DashboardContext
+from dashboard.context import ALERT_CHANGED, REFRESH, DashboardContext
 from monitor.warning_grades import Grade
 
 #: Issuances listed in the log.
@@ -104,7 +104,7 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
 
     @app.callback(Output("notice-table", "data"), Output("pending-issuance", "data"),
                   Output("pending-text", "children"),
-                  Input("refresh", "n_intervals"), Input("alert-changed", "data"))
+                  Input(REFRESH, "n_intervals"), Input(ALERT_CHANGED, "data"))
     def refresh(_ticks: int, _changed: Any) -> tuple[Any, ...]:
         with ctx.engine.connect() as conn:
             waiting = pending(conn)
@@ -112,7 +112,7 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
                 if waiting else "no issuance awaits confirmation")
         return table_rows(ctx), waiting.id if waiting else None, text
 
-    @app.callback(Output("action-status", "children"), Output("alert-changed", "data"),
+    @app.callback(Output("action-status", "children"), Output(ALERT_CHANGED, "data"),
                   Input("confirm-button", "n_clicks"), Input("override-button", "n_clicks"),
                   State("pending-issuance", "data"), State("override-level", "value"),
                   State("override-reason", "value"), prevent_initial_call=True)

@@ -19,11 +19,9 @@ from dash import Input, Output, dash_table, html
 from alerts.issuance import in_force, pending
 from alerts.state import IssuanceRecord, utcnow
 from alerts.wording import labels, local_time
-from dashboard.context import DashboardContext
+from dashboard.context import ALERT_CHANGED, REFRESH, DashboardContext
 from dashboard.queries import city_status
 from monitor.warning_grades import Grade
-
-REFRESH = "refresh"
 
 
 def banner_layout() -> html.Div:
@@ -115,7 +113,7 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
 
     @app.callback(Output("level-banner", "children"), Output("level-banner", "style"),
                   Output("city-table", "data"), Output("city-table", "style_data_conditional"),
-                  Input(REFRESH, "n_intervals"), Input("alert-changed", "data"))
+                  Input(REFRESH, "n_intervals"), Input(ALERT_CHANGED, "data"))
     def refresh(_ticks: int, _changed: Any) -> tuple[Any, ...]:
         now = utcnow()
         children, style = banner(ctx, now)

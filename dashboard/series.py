@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, dcc, html
 
-from dashboard.context import DashboardContext
+from dashboard.context import REFRESH, DashboardContext
 from dashboard.queries import member_stations, water_classes
 from monitor.aqi import AIR_POLLUTANTS, city_aqi, daily_aqi, group_aqi, realtime_aqi
 from monitor.forecast import INTERVALS
@@ -224,7 +224,7 @@ def register(app: dash.Dash, ctx: DashboardContext) -> None:
 
     @app.callback(Output("series-graph", "figure"), Input("series-target", "value"),
                   Input("series-parameter", "value"), Input("series-days", "value"),
-                  Input("refresh", "n_intervals"))
+                  Input(REFRESH, "n_intervals"))
     def redraw(target: str | None, parameter: str, days: int, _ticks: int) -> Any:
         if not target:
             return _empty_figure("choose a city or station")

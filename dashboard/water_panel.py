@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 from plotly.subplots import make_subplots
 
-from dashboard.context import DashboardContext
+from dashboard.context import REFRESH, DashboardContext
 from dashboard.queries import member_stations, water_classes
 from monitor.schema import Medium
 from monitor.water import CLASS_NAMES
@@ -81,6 +81,6 @@ def figure(ctx: DashboardContext) -> go.Figure:
 def register(app: dash.Dash, ctx: DashboardContext) -> None:
     """Redraw the sections on every refresh tick."""
 
-    @app.callback(Output("water-graph", "figure"), Input("refresh", "n_intervals"))
+    @app.callback(Output("water-graph", "figure"), Input(REFRESH, "n_intervals"))
     def refresh(_ticks: int) -> Any:
         return ctx.cached("water", (), lambda: figure(ctx))
