@@ -100,7 +100,8 @@ def city_rows(ctx: DashboardContext, now: datetime) -> tuple[list[dict[str, Any]
             "time": local_time(row.time, tz) if has_aqi else "-",
             "aqi": int(row.aqi) if has_aqi else "-",
             "category_name": row.category_name if has_aqi else "no data",
-            "primary_pollutants": row.primary_pollutants or "-",
+            "primary_pollutants": (row.primary_pollutants
+                                   if isinstance(row.primary_pollutants, str) else "-"),
             "forecast": forecast.get(row.city, "-"),
         })
         styles.append({"if": {"row_index": i, "column_id": ["aqi", "category_name"]},

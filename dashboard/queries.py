@@ -33,10 +33,9 @@ def latest_per_station(ctx: DashboardContext) -> pd.Series:
 def member_stations(ctx: DashboardContext, medium: str | None = None) -> pd.DataFrame:
     """Stations of the participating regions that have readings, with their ``latest`` time."""
     stations = ctx.store.stations(regions=ctx.member_regions, medium=medium)
-    latest = latest_per_station(ctx)
-    stations = stations[stations["station_id"].isin(latest.index)].copy()
-    stations["latest"] = stations["station_id"].map(latest)
-    return stations.reset_index(drop=True)
+    latest = latest_per_station(ctx).rename("latest")
+    return stations.merge(latest, left_on="station_id", right_index=True, how="inner"
+                          ).reset_index(drop=True)
 
 
 def _readings_at_latest(ctx: DashboardContext, stations: pd.DataFrame) -> pd.DataFrame:
@@ -116,8 +115,9 @@ def station_status(ctx: DashboardContext) -> pd.DataFrame:
     stations = member_stations(ctx)
     states = [_air_status(ctx, stations[stations["medium"] == Medium.AIR]),
               _water_status(ctx, stations[stations["medium"] == Medium.WATER])]
-    state = pd.concat([s for s in states if not s.empty]) if any(
-        not s.empty for s in states) else pd.DataFrame(columns=STATUS_COLUMNS[-4:])
+    found = [s for s in states if not s.empty]
+    state = (pd.concat(found) if found
+             else pd.DataFrame(columns=["station_id", "value", "label", "colour", "detail"]))
     merged = stations.merge(state, on="station_id", how="left")
     merged["colour"] = merged["colour"].fillna(NO_VALUE_COLOUR)
     merged["label"] = merged["label"].fillna("no current value")

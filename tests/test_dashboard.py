@@ -290,3 +290,24 @@ def test_results_follow_new_readings_files(site: DashboardContext, tmp_path: Pat
                                                      ignore_index=True)
                    for s in (ctx.store, Store(tmp_path / "var")))
     pd.testing.assert_frame_equal(kept, fresh)
+
+
+def test_every_panel_answers_on_an_empty_data_directory(site: DashboardContext,
+                                                        tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOINTWATCH_DASHBOARD_SECRET", SECRET)
+        client = create_app(site.config, tmp_path / "empty").server.test_client()
+    _login(client, "centre")
+    assert client.get("/").status_code == 200
+    dependencies = client.get("/_dash-dependencies").get_json()
+    values = {"refresh.n_intervals": 1, "series-target.value": "city:北京市",
+              "series-parameter.value": "pm25", "series-days.value": 7}
+    for output in ("level-banner.children", "station-map.figure", "series-graph.figure",
+                   "water-graph.figure", "notice-table.data", "freshness-table.data"):
+        answer = client.post("/_dash-update-component",
+                             json=callback_request(dependencies, output, values))
+        assert answer.status_code == 200, (output, answer.text[:500])
+    assert "NaN" not in answer.text
+    cities = client.post("/_dash-update-component", json=callback_request(
+        dependencies, "city-table.data", values)).get_json()["response"]["city-table"]["data"]
+    assert {row["category_name"] for row in cities} == {"no data"}
