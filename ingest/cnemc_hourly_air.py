@@ -78,35 +78,38 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
         return pd.DataFrame(columns=STATION_COLUMNS)
     if not pd.Index(rows["station_id"]).is_unique:
         rows = rows.drop_duplicates("station_id", keep="last")
-    city = rows["area"].to_numpy(dtype=object)
-    codes, cities = pd.factorize(city)
+    codes, cities = pd.factorize(rows["area"])
     configured = np.array([ctx.config.region_of_city(c) for c in cities] + [None],
                           dtype=object)
     region = configured[codes]
     ids = rows["station_id"].to_numpy(dtype=object)
     unassigned = pd.isna(region)
     if unassigned.any() and not ctx.stations.empty:
-        known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
-                         ctx.stations["region"].to_numpy(dtype=object), strict=True))
-        region[unassigned] = [known.get(i) for i in ids[unassigned]]
+        at = pd.Index(ctx.stations["station_id"]).get_indexer(ids[unassigned])
+        known = np.append(ctx.stations["region"].to_numpy(dtype=object), None)
+        region[unassigned] = known[at]
     given = {
         "station_id": ids,
         "name": rows["positionname"].to_numpy(dtype=object),
         "region": region,
-        "city": city,
+        "city": np.append(cities.to_numpy(dtype=object), None)[codes],
         "lon": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
         "lat": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
-        "medium": "air",
-        "source": source,
+        "medium": np.full(len(ids), "air", dtype=object),
+        "source": np.full(len(ids), source, dtype=object),
     }
-    return pd.DataFrame({c: given.get(c) for c in STATION_COLUMNS})
+    absent = np.full(len(ids), None, dtype=object)
+    return pd.DataFrame({c: given.get(c, absent) for c in STATION_COLUMNS})
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     """Read one hourly file of the national release into canonical readings and stations."""
     outcome = read_tabular(path, feed, ctx, OPTIONS)
     if outcome.station is not None:
-        meta = outcome.frame.loc[outcome.keep, STATION_FIELDS].assign(
-            station_id=outcome.station[outcome.keep].to_numpy())
+        every = bool(outcome.keep.all())
+        meta = outcome.frame[STATION_FIELDS] if every else outcome.frame.loc[
+            outcome.keep, STATION_FIELDS]
+        meta = meta.assign(station_id=(outcome.station if every else outcome.station[
+            outcome.keep]).to_numpy(dtype=object))
         outcome.result.stations = station_table(meta, ctx, feed.id)
     return outcome.result

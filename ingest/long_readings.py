@@ -118,7 +118,7 @@ def melt_readings(
     for j, column in enumerate(columns):
         unit = column.unit or parameter(column.parameter).unit
         converted[j] = to_canonical_unit(values[:, j], unit, column.parameter, times)
-    station_codes, stations = coded(station_id.to_numpy(dtype=object))
+    station_codes, stations = coded(station_id)
     return readings_frame(
         source, source_file,
         station_id=(np.tile(station_codes, k), stations),

@@ -168,19 +168,35 @@ def _reason_severity(reason: str) -> int:
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 for missing) and the distinct values of a column.
 
-    Categoricals give their codes; integers spanning a small range (line numbers) their
-    offset from the minimum, with the range as the "distinct values".
+    Categoricals give their codes; integers and times spanning a small range (line
+    numbers, the hours of one file) their offset from the minimum, with the range as the
+    "distinct values".
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
         return (column.cat.codes.to_numpy(dtype="int64"),
                 column.cat.categories.to_numpy(dtype=object))
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" and len(column):
-        numbers = column.to_numpy(dtype="int64")
-        low, high = int(numbers.min()), int(numbers.max())
-        if high - low <= 4 * len(numbers):
-            return numbers - low, np.arange(low, high + 1)
+    numbers = _small_range_integers(column)
+    if numbers is not None:
+        low = int(numbers.min())
+        return numbers - low, np.arange(low, int(numbers.max()) + 1)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
+
+
+def _small_range_integers(column: pd.Series) -> np.ndarray | None:
+    """The column as int64 (times: their epoch ticks) when it has no missing values and
+    spans at most four values per row, else None."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if len(column) == 0 or not (kind in ("i", "u") or pd.api.types.is_datetime64_any_dtype(
+            column.dtype)):
+        return None
+    if kind in ("i", "u"):
+        numbers = column.to_numpy(dtype="int64")
+    else:
+        numbers = pd.DatetimeIndex(column).asi8
+        if (numbers == np.iinfo("int64").min).any():  # NaT
+            return None
+    return numbers if int(numbers.max()) - int(numbers.min()) <= 4 * len(numbers) else None
 
 
 def _reason_codes(reasons: pd.Series) -> tuple[np.ndarray, np.ndarray]:

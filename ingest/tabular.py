@@ -74,9 +74,9 @@ def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 def _parse_distinct(text: pd.Series, fmt: str | None, timezone: str | None) -> pd.Series:
     """Each distinct text parsed once (an hourly file has one timepoint), in UTC if a
     ``timezone`` is given, else naive local."""
-    codes, uniques = pd.factorize(text.astype("string").str.strip())
-    parsed = pd.to_datetime(pd.Series(uniques, dtype="string"), format=fmt or "ISO8601",
-                            errors="coerce")
+    codes, uniques = pd.factorize(text)
+    parsed = pd.to_datetime(pd.Series(uniques, dtype="string").str.strip(),
+                            format=fmt or "ISO8601", errors="coerce")
     if timezone is not None:
         parsed = local_to_utc(parsed, timezone).dt.tz_localize(None)
     stamps = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
@@ -226,13 +226,14 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     frame = rows.frame
     if opts.station is not None:
         native = pd.Series(opts.station, index=frame.index, dtype="string")
-        station = native.astype(object)
+        station = native.astype("category")
     else:
         native = frame[opts.station_column].astype("string").str.strip()
-        station = (opts.station_prefix + native).astype(object)
+        station = opts.station_prefix + native
         if opts.station_map:
             mapped = native.astype(object).map(opts.station_map)
-            station = mapped.where(mapped.notna(), station)
+            station = mapped.where(mapped.notna(), station.astype(object))
+        station = station.astype("category")  # each id encoded once, used as codes after
         rows.reject((native.fillna("") == "").to_numpy(), opts.station_column,
                     "missing station")
     if opts.require_known_station:

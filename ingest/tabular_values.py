@@ -112,8 +112,12 @@ def convert_unit(values: np.ndarray, unit: str | None, param: str,
 Coded = tuple[np.ndarray, np.ndarray]
 
 
-def coded(values: np.ndarray | list[str]) -> Coded:
-    """Codes and distinct values of ``values`` (no missing values allowed)."""
+def coded(values: np.ndarray | list[str] | pd.Series) -> Coded:
+    """Codes and distinct values of ``values`` (no missing values allowed); a categorical
+    Series gives its own codes and categories."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return (values.cat.codes.to_numpy(dtype="int64"),
+                values.cat.categories.to_numpy(dtype=object))
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
     return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
 
