@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.config import AppConfig
-from monitor.forecast import SeriesForecast, graded_aqi
+from monitor.forecast import RECENT_DAYS, SeriesForecast, graded_aqi
 from monitor.forecast_config import DecisionSettings, Grading
 from monitor.rules_config import WarningRules
 from monitor.warning_grades import Grade, GradeResult, grade, rule_set_for
@@ -157,6 +157,7 @@ def _city_evidence(forecast: SeriesForecast, graded: pd.Series | None,
         return evidence
     days = forecast.aqi.assign(day=forecast.aqi["day"].dt.strftime("%Y-%m-%d"))
     evidence["days"] = days.round(4).to_dict(orient="records")
+    evidence[f"missing_days_in_last_{RECENT_DAYS}"] = forecast.recent_missing
     evidence["graded_aqi"] = {str(k): round(float(v), 1) for k, v in graded.items()}
     evidence["grade"] = result.grade.label
     evidence["rule_set"] = result.rule_set

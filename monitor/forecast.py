@@ -57,6 +57,8 @@ HISTORY_ONLY = "history-only"
 PERFECT_PROGNOSIS = "perfect-prognosis"
 #: Label of forecasts with a weather-forecast feed.
 WEATHER_FORECAST = "weather-forecast"
+#: Days before the origin whose gaps a forecast reports.
+RECENT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class SeriesForecast:
     reason: str = ""
     #: Monte Carlo sample of the daily AQI, shape (days, draws); empty when not ok.
     aqi_sample: FloatArray = field(default_factory=lambda: np.empty((0, 0)))
+    #: Per pollutant, the days without a valid value among the :data:`RECENT_DAYS` before
+    #: the origin (skipped by the filter, not filled; reported with the evidence).
+    recent_missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -260,8 +265,12 @@ def forecast_series(models: SeriesModels, daily: pd.DataFrame, origin: pd.Timest
         aqi[f"aqi_hi{level}"] = np.percentile(sample_aqi, 100 - tail, axis=1)
     for threshold in AQI_THRESHOLDS:
         aqi[f"p_gt_{threshold}"] = (sample_aqi > threshold).mean(axis=1)
+    last_days = daily.reindex(pd.date_range(origin - pd.Timedelta(days=RECENT_DAYS),
+                                            periods=RECENT_DAYS, freq="D"))
+    missing = {p: int(last_days[p].isna().sum()) if p in last_days else RECENT_DAYS
+               for p in AQI_POLLUTANTS}
     forecast = SeriesForecast(models.series_id, origin, mode, "ok", concentrations, aqi,
-                              aqi_sample=sample_aqi)
+                              aqi_sample=sample_aqi, recent_missing=missing)
     return forecast, updated
 
 

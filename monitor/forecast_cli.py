@@ -12,7 +12,7 @@ import pandas as pd
 
 from monitor.backtest import rolling_origin
 from monitor.config import AppConfig, ConfigError, data_dir
-from monitor.forecast import PERFECT_PROGNOSIS, SeriesForecast
+from monitor.forecast import PERFECT_PROGNOSIS, RECENT_DAYS, SeriesForecast
 from monitor.forecast_config import ForecastConfig, load_forecast_config
 from monitor.forecast_inputs import daily_pollutants, daily_weather
 from monitor.forecast_models import AQI_POLLUTANTS
@@ -47,6 +47,7 @@ def _forecast_dict(forecast: SeriesForecast) -> dict[str, Any]:
     conc = forecast.concentrations.assign(day=forecast.concentrations["day"].dt.strftime("%F"))
     days = forecast.aqi.assign(day=forecast.aqi["day"].dt.strftime("%F"))
     return {"status": forecast.status, "mode": forecast.mode,
+            f"missing_days_in_last_{RECENT_DAYS}": forecast.recent_missing,
             "days": days.round(4).to_dict(orient="records"),
             "concentrations": conc.round(4).to_dict(orient="records")}
 

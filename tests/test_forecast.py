@@ -165,6 +165,11 @@ def test_a_month_long_gap_is_skipped_not_filled(daily: pd.DataFrame) -> None:
     assert models.models["pm25"].n_valid == before.notna().sum()
     forecast, _ = forecast_series(models, gappy, pd.Timestamp("2017-01-05"), SETTINGS, tz=TZ)
     assert forecast.ok and forecast.aqi["aqi"].notna().all()
+    # gaps just before the issue day are reported with the forecast, not hidden
+    gappy.loc["2017-01-20":"2017-01-24"] = np.nan
+    later, _ = forecast_series(models, gappy, pd.Timestamp("2017-01-25"), SETTINGS, tz=TZ)
+    expected = gappy.loc["2016-12-26":"2017-01-24", "pm25"].isna().sum()
+    assert later.recent_missing["pm25"] == expected >= 5
 
 
 def test_weather_inputs_must_cover_the_forecast_days() -> None:
