@@ -20,7 +20,7 @@ import pandas as pd
 from ingest.base import empty_readings
 from ingest.harmonize import to_canonical_unit
 from ingest.tabular_values import Coded, coded, naive_utc, readings_frame
-from monitor.schema import READING_COLUMNS, parameter
+from monitor.schema import parameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def melt_readings(
         period=_per_column([c.period for c in columns], n),
         parameter=_per_column([c.parameter for c in columns], n),
         value=converted.ravel(), reason=reasons.T.ravel(),
-        line=np.tile(np.asarray(source_rows, dtype="int64"), k))[READING_COLUMNS]
+        line=np.tile(np.asarray(source_rows, dtype="int64"), k))
 
 
 def _per_column(labels: list[str], rows: int) -> Coded:

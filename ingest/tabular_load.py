@@ -97,6 +97,25 @@ def _split(raw: bytes) -> tuple[list[bytes], bool]:
     return [ln.removesuffix(b"\r") for ln in lines], terminated
 
 
+def _line_count(raw: bytes) -> int:
+    """``len(_split(raw)[0])`` without splitting."""
+    return raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    """Whether ``raw`` is text in ``encoding`` (:func:`decode_problem` finds none).
+
+    UTF-8 is checked by pyarrow's validator, without building a Python string.
+    """
+    if codecs.lookup(encoding).name != "utf-8":
+        return decode_problem(raw, encoding) is None
+    try:
+        pa.array([raw], type=pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _fields(text: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter), [])
 
@@ -104,7 +123,7 @@ def _fields(text: str, delimiter: str) -> list[str]:
 def _fast(raw: bytes, encoding: str, delimiter: str, header_row: int,
           missing: list[str], text_columns: list[str]) -> LoadedFile | None:
     """Read with pyarrow.csv; None if the file has any problem the line path must handle."""
-    if decode_problem(raw, encoding) is not None:
+    if not _decodes(raw, encoding):
         return None
     data = raw.removeprefix(_BOM) if codecs.lookup(encoding).name == "utf-8" else (
         raw.decode(encoding).encode("utf-8"))
@@ -209,7 +228,7 @@ def load_delimited(raw: bytes, encoding: str, delimiter: str = ",", header_row: 
     if not raw.strip():
         return LoadedFile(header=[], frame=pd.DataFrame(), lines=np.empty(0, dtype="int64"),
                           notes=["empty file: no records"])
-    if len(_split(raw)[0]) < header_row:
+    if _line_count(raw) < header_row:
         raise LayoutError(f"file has fewer lines than header_row = {header_row}")
     loaded = _fast(raw, encoding, delimiter, header_row, markers, text_columns or [])
     if loaded is None:

@@ -134,6 +134,7 @@ def readings_frame(source: str, source_file: str, station_id: Coded, time: np.nd
 
     Repeated text columns are Categoricals (codes into few values): building them costs
     no per-value string work, and ``pyarrow.Table.from_pandas`` writes them as strings.
+    The columns are in ``READING_COLUMNS`` order.
     """
     n = len(value)
     unit_names = [_UNITS[p] for p in parameter[1]]
