@@ -16,7 +16,7 @@ from monitor.forecast import PERFECT_PROGNOSIS, RECENT_DAYS, SeriesForecast
 from monitor.forecast_config import ForecastConfig, load_forecast_config
 from monitor.forecast_inputs import daily_pollutants, daily_weather
 from monitor.forecast_models import AQI_POLLUTANTS
-from monitor.forecast_run import AreaForecast, area_members, forecast_area
+from monitor.forecast_run import AreaForecast, area_members, city_stations, forecast_area
 from monitor.rules_config import RuleSet, load_warning_rules
 from monitor.store import Store
 from monitor.verification import METHODS, grade_scores, verification_table
@@ -146,9 +146,7 @@ def _city_daily(store: Store, config: AppConfig, region: str, city: str, start: 
                 end: pd.Timestamp, fconfig: ForecastConfig
                 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     tz = config.regions[region].timezone
-    stations = store.stations()
-    ids = stations.loc[(stations["region"] == region) & (stations["city"] == city),
-                       "station_id"].tolist()
+    ids = city_stations(store.stations(), region, city)
     if not ids:
         raise ValueError(f"no stations of {city} ({region}) in the store; run ingest first")
     first = start - pd.Timedelta(days=fconfig.forecast.history_days)
