@@ -8,8 +8,9 @@ Sections (see the shipped ``config/forecast.toml`` for a commented example):
     are the weather forecast; absent = history-only forecasts).
 ``[models.<name>]``
     candidate model specifications (SARIMAX orders, calendar terms, weather inputs);
-    ``[forecast] history_only_model`` and ``with_weather_model`` name the chosen ones, which
-    ``jointwatch backtest --select`` chooses on a validation period before the test period.
+    ``[forecast] history_only_model`` and ``with_weather_model`` name the chosen ones: those
+    with the lowest error in ``jointwatch backtest --model NAME`` on a validation period
+    before the test period.
 ``[grading]``
     which value of the forecast distribution is graded: ``point``, ``upper`` (upper bound of
     the ``interval`` interval, the practice of the 2016 regional standard) or ``probability``
