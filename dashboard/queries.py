@@ -31,11 +31,15 @@ def latest_per_station(ctx: DashboardContext) -> pd.Series:
 
 
 def member_stations(ctx: DashboardContext, medium: str | None = None) -> pd.DataFrame:
-    """Stations of the participating regions that have readings, with their ``latest`` time."""
-    stations = ctx.store.stations(regions=ctx.member_regions, medium=medium)
-    latest = latest_per_station(ctx).rename("latest")
-    return stations.merge(latest, left_on="station_id", right_index=True, how="inner"
-                          ).reset_index(drop=True)
+    """Stations of the participating regions that have readings, with their ``latest`` time
+    (kept until a readings file is written; callers must not modify the frame)."""
+    def compute() -> pd.DataFrame:
+        stations = ctx.store.stations(regions=ctx.member_regions, medium=medium)
+        latest = latest_per_station(ctx).rename("latest")
+        return stations.merge(latest, left_on="station_id", right_index=True, how="inner"
+                              ).reset_index(drop=True)
+
+    return ctx.cached("member_stations", (medium,), compute)
 
 
 def _readings_at_latest(ctx: DashboardContext, stations: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from dashboard.queries import member_stations, water_classes
 from monitor.aqi import AIR_POLLUTANTS, city_aqi, daily_aqi, group_aqi, realtime_aqi
 from monitor.forecast import INTERVALS
 from monitor.forecast_cache import ModelCache
-from monitor.forecast_run import city_stations, forecast_series_id, origin_of
+from monitor.forecast_run import forecast_series_id, origin_of
 from monitor.rules_config import RuleSet
 from monitor.schema import PARAMETERS, Medium
 from monitor.statistics import daily_statistics
@@ -208,12 +208,9 @@ def figure(ctx: DashboardContext, target: str, parameter: str, days: int) -> Fig
     tz = ctx.config.regions[region].timezone
     city = target.removeprefix(_CITY) if target.startswith(_CITY) else None
     _aqi_traces(fig, readings, selected, city, tz)
-    if city is not None:
-        _forecast_traces(fig, ctx, f"{region}/{city}",
-                         city_stations(ctx.store.stations(), region, city), end, tz)
-    else:
-        station_id = str(selected["station_id"].iloc[0])
-        _forecast_traces(fig, ctx, station_id, [station_id], end, tz)
+    # a city's series is the mean of its stations (those with readings are all that count)
+    series_id = f"{region}/{city}" if city is not None else str(selected["station_id"].iloc[0])
+    _forecast_traces(fig, ctx, series_id, selected["station_id"].tolist(), end, tz)
     _threshold_lines(fig, rule_set_for(region, end.tz_convert(tz).date(), ctx.warning_rules))
     fig["layout"]["yaxis2"]["title"] = {"text": "AQI"}
     return fig
