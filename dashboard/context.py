@@ -19,6 +19,7 @@ from monitor.config import AppConfig
 from monitor.forecast_config import ForecastConfig, load_forecast_config
 from monitor.rules_config import WarningRules, WaterRules, load_warning_rules, load_water_rules
 from monitor.store import Store
+from monitor.store_config import open_store
 
 T = TypeVar("T")
 #: Component ids every panel listens to: the page's refresh interval, and the store set
@@ -75,7 +76,8 @@ class DashboardContext:
 
 
 def open_context(config: AppConfig, data_dir: Path | str) -> DashboardContext:
-    """Validate every configuration the dashboard uses and open the store and alert state.
+    """Validate every configuration the dashboard uses and open the store (placed as
+    ``store.toml`` says, like the CLI) and the alert state.
 
     Raises
     ------
@@ -89,7 +91,7 @@ def open_context(config: AppConfig, data_dir: Path | str) -> DashboardContext:
     forecast = load_forecast_config(config)
     data = Path(data_dir)
     return DashboardContext(
-        config=config, dashboard=dashboard, alerts=alerts, store=Store(data),
+        config=config, dashboard=dashboard, alerts=alerts, store=open_store(config, data),
         engine=open_state(alerts.state_url(data)), water_rules=water_rules,
         warning_rules=warning_rules, forecast=forecast,
     )
