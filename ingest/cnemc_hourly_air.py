@@ -79,9 +79,8 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
     if not pd.Index(rows["station_id"]).is_unique:
         rows = rows.drop_duplicates("station_id", keep="last")
     codes, cities = pd.factorize(rows["area"])
-    configured = np.array([ctx.config.region_of_city(c) for c in cities] + [None],
-                          dtype=object)
-    region = configured[codes]
+    configured = pd.Series(cities, dtype=object).map(ctx.config.city_regions())
+    region = np.append(configured.to_numpy(dtype=object), None)[codes]
     ids = rows["station_id"].to_numpy(dtype=object)
     unassigned = pd.isna(region)
     if unassigned.any() and not ctx.stations.empty:

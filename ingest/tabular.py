@@ -170,13 +170,17 @@ class _Rows:
                                  np.repeat(raw, self.cells))
         self.keep &= ~mask
 
-    def drop_duplicates(self, keys: pd.DataFrame, content: pd.DataFrame) -> None:
-        """Count exact repeats of an earlier row as duplicates; quarantine conflicting ones."""
-        kept = np.flatnonzero(self.keep)
-        if not pd.Index(combined_key(keys.iloc[kept], list(keys.columns))).has_duplicates:
+    def drop_duplicates(self, keys: pd.DataFrame, content: list[str]) -> None:
+        """Count exact repeats of an earlier row as duplicates; quarantine conflicting ones.
+
+        ``keys`` (aligned with the rows) identify a record; the ``content`` columns of the
+        frame tell an exact repeat from a conflicting one.
+        """
+        if not pd.Index(combined_key(keys, list(keys.columns), self.keep)).has_duplicates:
             return
+        kept = np.flatnonzero(self.keep)
         same_key = keys.iloc[kept].duplicated(keep="first").to_numpy()
-        both = pd.concat([keys, content], axis=1).iloc[kept]
+        both = pd.concat([keys, self.frame[content]], axis=1).iloc[kept]
         exact = np.zeros(len(self.keep), dtype=bool)
         exact[kept] = both.duplicated(keep="first").to_numpy()
         conflict = np.zeros(len(self.keep), dtype=bool)
@@ -241,8 +245,7 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
                     lambda m: ("unknown station '" + native[m].fillna("")
                                + "': not in the station table").to_numpy(dtype=object))
     times = _times(rows, feed.timezone)
-    rows.drop_duplicates(pd.DataFrame({"station_id": station, "time": times}),
-                         frame[list(natives)])
+    rows.drop_duplicates(pd.DataFrame({"station_id": station, "time": times}), list(natives))
     keep = rows.keep
     columns = [ValueColumn(key=c, native=c, parameter=name.parameter, period=name.period,
                            unit=_unit_after_parsing(opts.unit_of(c, name.parameter)))
@@ -280,7 +283,7 @@ def _wide(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
                 lambda m: ("unknown parameter '" + kinds[m].fillna("") + "'").to_numpy(
                     dtype=object))
     times = _times(rows, feed.timezone)
-    rows.drop_duplicates(pd.DataFrame({"time": times, "kind": kinds}), frame[stations])
+    rows.drop_duplicates(pd.DataFrame({"time": times, "kind": kinds}), stations)
     keep = rows.keep
     good, good_times, good_kinds = frame.loc[keep], times[keep], kinds[keep]
     if opts.require_known_station:

@@ -103,10 +103,15 @@ class AppConfig(_Model):
         return sorted(found)
 
     def region_of_city(self, city: str) -> str | None:
+        return self.city_regions().get(city)
+
+    def city_regions(self) -> dict[str, str]:
+        """Each configured city -> id of the first region listing it (for vectorized maps)."""
+        found: dict[str, str] = {}
         for region in self.regions.values():
-            if city in region.cities:
-                return region.id
-        return None
+            for city in region.cities:
+                found.setdefault(city, region.id)
+        return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
