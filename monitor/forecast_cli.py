@@ -169,6 +169,10 @@ def backtest_report(cases: pd.DataFrame, mode: str, series: str, rule_set_of: An
                    "grades": grade_scores(cases, rule_set_of)})
 
 
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _print_backtest(report: dict[str, Any]) -> None:
     print(f"backtest {report['series']}  mode {report['mode']}  origins "
           f"{report['origins'][0]} .. {report['origins'][1]}"
@@ -195,8 +199,9 @@ def _print_backtest(report: dict[str, Any]) -> None:
             print(f"  {method:12s} n=0")
             continue
         w = s["warning"]
-        print(f"  {method:12s} n={s['n']} accuracy={s['accuracy']} too_high={s['too_high']} "
-              f"too_low={s['too_low']} warning POD={w['pod']} FAR={w['far']} CSI={w['csi']}")
+        scores = ", ".join(f"{k} {_fmt(w[k])}" for k in ("pod", "far", "csi"))
+        print(f"  {method:12s} n={s['n']} accuracy {_fmt(s['accuracy'])} too high "
+              f"{s['too_high']} too low {s['too_low']}; warning at all: {scores}")
 
 
 def cli_backtest(args: argparse.Namespace, config: AppConfig) -> int:
