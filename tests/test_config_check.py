@@ -49,3 +49,15 @@ def test_a_mistake_in_any_file_stops_every_command_naming_file_and_key(
     assert "configuration error" in err and file in err and message in err
     assert not (tmp_path / "var").exists(), "nothing may be written before the config is valid"
     assert main(["--config", str(cdir), "check-config"]) == 2
+
+
+def test_a_directory_with_regions_and_feeds_only_is_enough_for_ingest_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    cdir = tmp_path / "config"
+    cdir.mkdir()
+    for name in ("regions.toml", "feeds.toml"):
+        shutil.copy(PROJECT_CONFIG / name, cdir / name)
+    assert main(["--config", str(cdir), "--data-dir", str(tmp_path / "var"), "stations"]) == 0
+    assert main(["--config", str(cdir), "check-config"]) == 0
+    assert "water.toml      absent" in capsys.readouterr().out
