@@ -27,8 +27,7 @@ def with_regions(stations: pd.DataFrame, config: AppConfig,
     provincial feed's own region), when given.
     """
     frame = stations.reindex(columns=STATION_COLUMNS)
-    regions = {c: config.region_of_city(c) for c in frame["city"].dropna().unique()}
-    from_city = frame["city"].map(regions).astype(object)
+    from_city = frame["city"].map(config.city_regions()).astype(object)
     region = frame["region"].astype(object)
     region = region.where(region.notna(), from_city)
     if default_region is not None:
