@@ -79,8 +79,9 @@ def cli_consult(args: argparse.Namespace, config: AppConfig) -> int:
             )
     except (ConfigError, ValueError) as exc:
         return _fail(exc)
-    run = consult_and_send(engine, config, cfg, login, trigger="manual", decision=decision,
-                           now=now, send=not args.no_send)
+    run = consult_and_send(engine, config, cfg, login, trigger="manual",
+                           data_dir=data_dir(args.data_dir), decision=decision, now=now,
+                           send=not args.no_send)
     if run.consultation is None:
         print(f"no decision: {run.error}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.warning_grades import Grade
@@ -118,8 +119,9 @@ def from_forecast_decision(decision: ForecastDecision) -> RegionalDecision:
 
 
 #: A function that makes the decision for a scheduled consultation:
-#: ``(app_config, now) -> RegionalDecision | ForecastDecision | None`` (None: no forecast).
-DecisionSource = Callable[[Any, datetime], "RegionalDecision | ForecastDecision | None"]
+#: ``(app_config, data_dir, now) -> RegionalDecision | ForecastDecision | None`` (None: no
+#: forecast); ``data_dir`` is the data directory of the consultation (its store and models).
+DecisionSource = Callable[[Any, Path, datetime], "RegionalDecision | ForecastDecision | None"]
 
 
 def load_decision_source(target: str) -> DecisionSource:

@@ -55,7 +55,8 @@ def scheduled_consultation(config_dir: str, data_dir: str) -> None:
     """
     config, cfg, ddir = _context(config_dir, data_dir)
     engine = open_state(cfg.state_url(ddir))
-    run = consult_and_send(engine, config, cfg, smtp_login(cfg), trigger="scheduled")
+    run = consult_and_send(engine, config, cfg, smtp_login(cfg), trigger="scheduled",
+                           data_dir=ddir)
     if run.consultation is not None:
         log.info("scheduled consultation: %s", run.consultation.detail)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -30,7 +31,8 @@ class ConsultationRun:
     error: str | None = None
 
 
-def decide(config: AppConfig, cfg: AlertsConfig, now: datetime) -> RegionalDecision | None:
+def decide(config: AppConfig, cfg: AlertsConfig, data_dir: Path, now: datetime
+           ) -> RegionalDecision | None:
     """The regional decision from the configured ``[schedule] decision_source``.
 
     The source may return the forecasting core's decision
@@ -42,7 +44,7 @@ def decide(config: AppConfig, cfg: AlertsConfig, now: datetime) -> RegionalDecis
     ValueError
         if the source cannot be imported (for example, no forecasting core yet).
     """
-    made = load_decision_source(cfg.schedule.decision_source)(config, now)
+    made = load_decision_source(cfg.schedule.decision_source)(config, data_dir, now)
     if made is None or isinstance(made, RegionalDecision):
         return made
     return from_forecast_decision(made)
@@ -54,6 +56,7 @@ def consult_and_send(
     cfg: AlertsConfig,
     login: SmtpLogin | None,
     trigger: str,
+    data_dir: Path,
     decision: RegionalDecision | None = None,
     now: datetime | None = None,
     send: bool = True,
@@ -66,7 +69,7 @@ def consult_and_send(
     moment = now or utcnow()
     if decision is None:
         try:
-            decision = decide(config, cfg, moment)
+            decision = decide(config, cfg, data_dir, moment)
         except Exception as exc:  # any failure of the forecast side is recorded, not fatal
             record_failed_consultation(engine, moment, trigger, f"decision source: {exc}")
             return ConsultationRun(None, None, str(exc))

@@ -30,6 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -222,13 +223,14 @@ def decide(area: str, members: Mapping[str, list[str]],
         evidence={"grading": grading.model_dump(), "cities": evidence})
 
 
-def regional_decision(config: AppConfig, now: datetime) -> RegionalDecision | None:
+def regional_decision(config: AppConfig, data_dir: Path, now: datetime
+                      ) -> RegionalDecision | None:
     """The decision of ``[decision] default_area`` at ``now``: the ``decision_source`` of
     scheduled consultations (``config/alerts.toml``); None without a default area.
 
-    Reads the store of :func:`monitor.config.data_dir` and the model cache in it.
+    Reads the store of ``data_dir`` and the model cache in it.
     """
     # imported here: the run module builds on this one (forecasts -> decision)
     from monitor.forecast_run import decision_source
 
-    return decision_source(config, now)
+    return decision_source(config, data_dir, now)

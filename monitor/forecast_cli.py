@@ -19,6 +19,7 @@ from monitor.forecast_models import AQI_POLLUTANTS
 from monitor.forecast_run import AreaForecast, area_members, city_stations, forecast_area
 from monitor.rules_config import RuleSet, load_warning_rules
 from monitor.store import Store
+from monitor.store_config import open_store
 from monitor.verification import METHODS, grade_scores, verification_table
 from monitor.warning_grades import rule_set_for
 
@@ -100,7 +101,7 @@ def _run_area(args: argparse.Namespace, config: AppConfig) -> AreaForecast | int
         if target is None:
             raise ValueError("no --region given and no [decision] default_area in forecast.toml")
         _, tz = area_members(config, fconfig, target)
-        return forecast_area(config, Store(data_dir(args.data_dir)), target,
+        return forecast_area(config, open_store(config, data_dir(args.data_dir)), target,
                              _issue_time(args.issue_time, tz), fconfig,
                              with_stations=args.stations)
     except (ConfigError, ValueError) as exc:
@@ -223,7 +224,7 @@ def cli_backtest(args: argparse.Namespace, config: AppConfig) -> int:
             fconfig = fconfig.model_copy(update={"grading": fconfig.grading.model_copy(
                 update={"basis": args.grading})})
         start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
-        store = Store(data_dir(args.data_dir))
+        store = open_store(config, data_dir(args.data_dir))
         daily, weather, tz = _city_daily(store, config, args.region, city, start, end, fconfig)
         rules = load_warning_rules(config.config_dir)
         if args.rule_set and args.rule_set not in rules.rule_sets:

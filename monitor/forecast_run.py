@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 
-from monitor.config import AppConfig, data_dir
+from monitor.config import AppConfig
 from monitor.decision import CityKey, RegionalDecision, decide
 from monitor.forecast import (
     HISTORY_ONLY,
@@ -25,6 +26,7 @@ from monitor.forecast_inputs import daily_pollutants, daily_weather
 from monitor.forecast_models import AQI_POLLUTANTS
 from monitor.rules_config import load_warning_rules
 from monitor.store import Store
+from monitor.store_config import open_store
 
 
 @dataclass(frozen=True)
@@ -157,15 +159,15 @@ def forecast_area(config: AppConfig, store: Store, target: str, issue_time: pd.T
     return AreaForecast(target, issue_time, origin, members, forecasts, decision, per_station)
 
 
-def decision_source(config: AppConfig, now: datetime) -> RegionalDecision | None:
+def decision_source(config: AppConfig, data_dir: Path, now: datetime
+                    ) -> RegionalDecision | None:
     """Decision of ``[decision] default_area`` at ``now`` (``alerts`` decision source).
 
-    None when no default area is configured.  The data directory is that of
-    :func:`monitor.config.data_dir` (``$JOINTWATCH_HOME`` or ``./var``).
+    None when no default area is configured.  Reads the store of ``data_dir``.
     """
     fconfig = load_forecast_config(config)
     if fconfig.decision.default_area is None:
         return None
-    store = Store(data_dir())
+    store = open_store(config, data_dir)
     return forecast_area(config, store, fconfig.decision.default_area, pd.Timestamp(now),
                          fconfig).decision

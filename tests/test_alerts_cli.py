@@ -178,7 +178,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 from monitor.warning_grades import Grade
 
-def decide(config, now):
+def decide(config, data_dir, now):
     return SimpleNamespace(
         level=Grade.RED, regions=("beijing", "tianjin"), city_levels={}, rule="k_of_n(k=2)",
         why="2 of 2 member cities reach red", issue_time=now,

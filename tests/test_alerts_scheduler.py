@@ -29,7 +29,7 @@ DECISION_MODULE = '''
 from alerts.decision import RegionalDecision
 from monitor.warning_grades import Grade
 
-def orange(config, now):
+def orange(config, data_dir, now):
     return RegionalDecision(Grade.ORANGE, ("beijing", "tianjin", "hebei"), decided_at=now,
                             evidence={"summary": "scheduled test decision"})
 '''
