@@ -335,7 +335,7 @@ def feed_status(config: AppConfig, store: Store, now: pd.Timestamp) -> pd.DataFr
     frame = pd.concat([latest, pd.DataFrame({"source": silent, "region": ""})],
                       ignore_index=True).astype({"stations": "Int64"})
     interval = frame["source"].map(lambda f: pd.Timedelta(config.feeds[f].expected_interval))
-    frame["age"] = now - pd.to_datetime(frame["latest"], utc=True)
+    frame["age"] = (now - pd.to_datetime(frame["latest"], utc=True)).dt.floor("min")
     frame["stale"] = frame["latest"].isna() | (frame["age"] > interval)
     return frame.rename(columns={"source": "feed"})[
         ["feed", "region", "latest", "stations", "age", "stale"]]
