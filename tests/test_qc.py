@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ingest_support import SAMPLES, context
 
 from ingest import uci_beijing_multisite
-from ingest.qc import DEFAULT_STUCK_HOURS, apply_qc, parse_values, stuck_mask
+from ingest.qc import (
+    DEFAULT_STUCK_HOURS,
+    apply_qc,
+    parse_arrow_values,
+    parse_values,
+    stuck_mask,
+)
 from monitor.config import AppConfig
 
 
@@ -51,6 +61,31 @@ def test_not_monitored_marker_is_invalid_but_not_missing() -> None:
     assert list(out["flag"]) == ["invalid", "invalid", "valid"]
     assert list(out["flag_reason"]) == ["not_monitored", "missing", None]
     assert math.isnan(out["value"].iloc[0])
+
+
+CELLS = st.one_of(st.none(), st.sampled_from(["", " NA", "/", "--", " 7 ", "1e3", "-2.5",
+                                               "abc", "x;y", "１２"]),
+                  st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                  st.text(max_size=4))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(CELLS, max_size=12))
+def test_text_cells_parse_alike_from_pandas_and_from_pyarrow(cells: list[str | None]) -> None:
+    """The tabular reader parses pyarrow columns, other adapters pandas ones: one rule."""
+    from_pandas = parse_values(pd.Series(cells, dtype=object), ["", "NA", "--"], ["/"])
+    from_arrow = parse_arrow_values(pa.array(cells, type=pa.string()), ["", "NA", "--"],
+                                    ["/"])
+    np.testing.assert_array_equal(from_pandas[0], from_arrow[0])
+    assert list(from_pandas[1]) == list(from_arrow[1])
+    for cell, value, reason in zip(cells, *from_arrow, strict=True):
+        if cell is not None and _is_number(cell):
+            assert value == float(cell) and reason is None
+
+
+def _is_number(text: str) -> bool:
+    """Plain ASCII decimal notation, e.g. ``-2.5``, `` 7 `` or ``1e3``."""
+    return re.fullmatch(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*", text, re.ASCII) is not None
 
 
 def test_value_checks_flag_with_reason_and_keep_value() -> None:
