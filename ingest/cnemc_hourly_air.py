@@ -78,20 +78,22 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
         return pd.DataFrame(columns=STATION_COLUMNS)
     if not pd.Index(rows["station_id"]).is_unique:
         rows = rows.drop_duplicates("station_id", keep="last")
-    codes, cities = pd.factorize(rows["area"])
-    configured = pd.Series(cities, dtype=object).map(ctx.config.city_regions())
-    region = np.append(configured.to_numpy(dtype=object), None)[codes]
+    codes, uniques = pd.factorize(rows["area"])
+    cities = np.append(uniques.to_numpy(dtype=object), None)
+    regions = ctx.config.city_regions()
+    region = np.array([regions.get(c) for c in cities], dtype=object)[codes]
     ids = rows["station_id"].to_numpy(dtype=object)
     unassigned = pd.isna(region)
     if unassigned.any() and not ctx.stations.empty:
-        at = pd.Index(ctx.stations["station_id"]).get_indexer(ids[unassigned])
-        known = np.append(ctx.stations["region"].to_numpy(dtype=object), None)
-        region[unassigned] = known[at]
+        # a dict beats pandas' index lookup on (Arrow-backed) string ids here
+        known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
+                         ctx.stations["region"].to_numpy(dtype=object), strict=True))
+        region[unassigned] = [known.get(i) for i in ids[unassigned]]
     given = {
         "station_id": ids,
         "name": rows["positionname"].to_numpy(dtype=object),
         "region": region,
-        "city": np.append(cities.to_numpy(dtype=object), None)[codes],
+        "city": cities[codes],
         "lon": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
         "lat": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
         "medium": np.full(len(ids), "air", dtype=object),
