@@ -69,6 +69,9 @@ class IngestContext:
     config: AppConfig
     #: The station table known so far (STATION_COLUMNS), for matching by name and city.
     stations: pd.DataFrame = field(default_factory=empty_stations)
+    #: Recent readings of the feed's files read before this one in the same run
+    #: (:func:`ingest.qc.stuck_history`): the ``stuck`` check continues across hourly files.
+    history: pd.DataFrame | None = None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.base import AccountingError, FileResult, IngestContext, adapter_for
+from ingest.qc import DEFAULT_STUCK_HOURS, stuck_history
 from ingest.stations import (
     load_reference_stations,
     station_updates,
@@ -243,12 +244,15 @@ def _ingest_feed(feed: Feed, store: Store, ctx: IngestContext, writer: _BatchWri
     """Read the feed's new files into ``writer``; return the feed's counts."""
     counts = FeedCounts()
     ledger = store.feed_ledger(feed.id)
+    ctx.history = None  # stuck runs continue across this feed's files (sorted by path)
+    keep = int(feed.options.get("stuck_hours", DEFAULT_STUCK_HOURS)) - 1
     for path in ctx.config.feed_files(feed):
         sha = file_sha256(path)
         if ledger.already_ingested(str(path), sha):
             counts.files_skipped += 1
             continue
         ingested, discovered = read_for_commit(path, sha, feed, ctx)
+        ctx.history = stuck_history(ingested.readings, ctx.history, keep)
         updates = station_updates(ctx.stations, discovered)
         ctx.stations = _known_stations(ctx.stations, updates)
         writer.add(ingested, updates)

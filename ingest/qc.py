@@ -249,6 +249,55 @@ def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
     return mask
 
 
+#: The columns the ``stuck`` check reads (and :func:`stuck_history` keeps).
+RUN_COLUMNS: list[str] = ["station_id", "parameter", "source", "period", "time", "value"]
+
+
+def _stuck_eligible(frame: pd.DataFrame) -> np.ndarray:
+    """Hourly readings of a pollutant in :data:`STUCK_FLOORS`, at or above its floor."""
+    codes, names = _codes(frame["parameter"])
+    floor = np.array([STUCK_FLOORS.get(p, np.nan) for p in names] + [np.nan])[codes]
+    return ((frame["period"] == "1h").to_numpy(dtype=bool)
+            & (frame["value"].to_numpy(dtype="float64", na_value=np.nan) >= floor))
+
+
+def _eligible_runs(readings: pd.DataFrame, history: pd.DataFrame | None
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The eligible readings of ``history`` then ``readings`` (:data:`RUN_COLUMNS`), and
+    each one's row in ``readings`` (-1 for history)."""
+    origin = np.flatnonzero(_stuck_eligible(readings))
+    both = readings[RUN_COLUMNS].take(origin)
+    if history is not None and not history.empty:
+        earlier = history[RUN_COLUMNS]
+        usable = _stuck_eligible(earlier)
+        earlier = earlier if usable.all() else earlier.loc[usable]
+        both = pd.concat([earlier, both], ignore_index=True)
+        origin = np.concatenate([np.full(len(earlier), -1), origin])
+    return both, origin
+
+
+def _hourly_runs(eligible: pd.DataFrame, stamps: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal consecutive hourly values per series (station, parameter, source).
+
+    Returns ``order`` (rows sorted by series and time), and aligned with it the series
+    code, the run number and the run length of each row.
+    """
+    series = combined_key(eligible, ["station_id", "parameter", "source"])
+    order = np.lexsort((stamps, series))
+    series, times = series[order], stamps[order]
+    values = eligible["value"].to_numpy(dtype="float64")[order]
+    continues = np.zeros(len(order), dtype=bool)
+    continues[1:] = ((series[1:] == series[:-1]) & (values[1:] == values[:-1])
+                     & (times[1:] - times[:-1] == 3600))
+    run_id = np.cumsum(~continues) - 1
+    return order, series, run_id, np.bincount(run_id)[run_id]
+
+
+def _seconds(times: pd.Series) -> np.ndarray:
+    return pd.DatetimeIndex(times).as_unit("s").asi8
+
+
 def stuck_mask(
     readings: pd.DataFrame,
     stuck_hours: int = DEFAULT_STUCK_HOURS,
@@ -257,8 +306,9 @@ def stuck_mask(
     """Rows inside a run of at least ``stuck_hours`` equal consecutive hourly values.
 
     A run is broken by a different value, a missing value, or a gap in time.
-    ``history`` (earlier readings of the same stations, e.g. from the store) extends
-    runs backwards for feeds that publish one file per hour; it is not flagged itself.
+    ``history`` (earlier readings of the same stations, e.g. :func:`stuck_history` of
+    the previous files) extends runs backwards for feeds that publish one file per hour;
+    it is not flagged itself.
     """
     n = len(readings)
     mask = np.zeros(n, dtype=bool)
@@ -266,36 +316,53 @@ def stuck_mask(
     if no_history and n and (readings["time"].max() - readings["time"].min()
                              < pd.Timedelta(hours=stuck_hours - 1)):
         return mask  # e.g. one hourly file: no run can be long enough
-    both = readings[["station_id", "parameter", "source", "period", "time", "value"]]
-    origin = np.arange(n)
-    if not no_history:
-        both = pd.concat([history[both.columns], both], ignore_index=True)
-        origin = np.concatenate([np.full(len(history), -1), origin])
-    floor = both["parameter"].astype(object).map(STUCK_FLOORS).to_numpy(
-        dtype="float64", na_value=np.nan)
-    eligible = ((both["period"] == "1h").to_numpy(dtype=bool)
-                & (both["value"].to_numpy(dtype="float64", na_value=np.nan) >= floor))
-    if eligible.sum() < stuck_hours:
+    both, origin = _eligible_runs(readings, history)
+    if len(both) < stuck_hours:
         return mask
-    stamps = pd.DatetimeIndex(both["time"]).as_unit("s").asi8[eligible]
+    stamps = _seconds(both["time"])
     if stamps.max() - stamps.min() < (stuck_hours - 1) * 3600:
         return mask  # e.g. one hourly file without history: no run can be long enough
-    both, origin = both.loc[eligible], origin[eligible]
-    series = combined_key(both, ["station_id", "parameter", "source"])
-    if np.bincount(series).max() < stuck_hours:
-        return mask
-    times = stamps
-    order = np.lexsort((times, series))
-    series, times, origin = series[order], times[order], origin[order]
-    values = both["value"].to_numpy(dtype="float64")[order]
-    continues = np.zeros(len(order), dtype=bool)
-    continues[1:] = ((series[1:] == series[:-1]) & (values[1:] == values[:-1])
-                     & (times[1:] - times[:-1] == 3600))
-    run_id = np.cumsum(~continues)
-    run_len = np.bincount(run_id)[run_id]
-    hit = origin[(run_len >= stuck_hours) & (origin >= 0)]
+    order, _, _, run_len = _hourly_runs(both, stamps)
+    hit = origin[order][(run_len >= stuck_hours) & (origin[order] >= 0)]
     mask[hit] = True
     return mask
+
+
+def stuck_history(readings: pd.DataFrame, history: pd.DataFrame | None = None,
+                  keep: int = DEFAULT_STUCK_HOURS - 1) -> pd.DataFrame:
+    """What the ``stuck`` check of the next hourly file needs from the files read so far.
+
+    For each series (station, parameter, source) whose latest eligible reading is at the
+    latest time of ``readings`` and ``history``, the last ``keep`` readings of the run it
+    ends on (``keep = stuck_hours - 1`` is enough for a run to reach ``stuck_hours`` with
+    the next file).  Small: about one reading per series when nothing is stuck.
+
+    Parameters
+    ----------
+    readings : pandas.DataFrame
+        canonical readings of the file just read.
+    history : pandas.DataFrame, optional
+        this function's result for the earlier files.
+    keep : int
+        readings kept per run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RUN_COLUMNS`, to pass as ``history`` to :func:`apply_qc`.
+    """
+    both, _ = _eligible_runs(readings, history)
+    if both.empty or keep < 1:
+        return both.iloc[:0].reset_index(drop=True)
+    stamps = _seconds(both["time"])
+    order, series, run_id, run_len = _hourly_runs(both, stamps)
+    times = stamps[order]
+    last_of_series = np.append(series[1:] != series[:-1], True)
+    open_runs = np.unique(run_id[last_of_series & (times == times.max())])
+    start = np.flatnonzero(np.append(True, run_id[1:] != run_id[:-1]))
+    from_end = run_len - 1 - (np.arange(len(order)) - start[run_id])
+    wanted = np.isin(run_id, open_runs) & (from_end < keep)
+    return both.iloc[order[wanted]].reset_index(drop=True)
 
 
 def apply_qc(

@@ -370,7 +370,8 @@ def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
         return _refuse(path, feed, str(exc))
     records = loaded.data_lines * rows.cells
     result = FileResult(path=path, records=records,
-                        readings=apply_qc(readings, stuck_hours=opts.stuck_hours),
+                        readings=apply_qc(readings, stuck_hours=opts.stuck_hours,
+                                          history=ctx.history),
                         quarantine=rows.quarantine.frame(), duplicates=rows.duplicates,
                         notes=loaded.notes)
     for note in loaded.notes:

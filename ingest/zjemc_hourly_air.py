@@ -243,7 +243,8 @@ def _read_rows(loaded: LoadedFile, raw: bytes, layout: Layout, path: Path, feed:
         source=feed.id, source_file=str(path))
     stations = _stations(layout, frame[good], station_id[good], name[good], city[good],
                          sitecode[good], provincial, feed)
-    return FileResult(path=path, records=loaded.data_lines, readings=apply_qc(readings),
+    return FileResult(path=path, records=loaded.data_lines,
+                      readings=apply_qc(readings, history=ctx.history),
                       quarantine=quarantine.frame(), duplicates=int(exact.sum()), stations=stations)
 
 

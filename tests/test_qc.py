@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ingest_support import SAMPLES, context
 
-from ingest import uci_beijing_multisite
+from ingest import cnemc_hourly_air, uci_beijing_multisite
+from ingest.pipeline import run_ingest
 from ingest.qc import (
     DEFAULT_STUCK_HOURS,
     apply_qc,
@@ -22,6 +24,7 @@ from ingest.qc import (
     stuck_mask,
 )
 from monitor.config import AppConfig
+from monitor.store import Store
 
 
 def frame(rows: list[tuple[str, str, str, float]], start: str = "2026-03-03T00:00Z",
@@ -177,3 +180,38 @@ def test_stuck_hours_is_configurable(hours: int) -> None:
     rows = [("a", "no2", str(h), 55.0) for h in range(hours)]
     assert apply_qc(frame(rows), stuck_hours=hours)["flag_reason"].eq("stuck").all()
     assert apply_qc(frame(rows), stuck_hours=hours + 1)["flag_reason"].isna().all()
+
+
+def test_stuck_sensor_is_flagged_across_hourly_files(config: AppConfig, tmp_path: Path) -> None:
+    """Ten real national hourly files in which station 1001A's PM2.5 is frozen at 88:
+    ingested one file at a time, the run reaches eight hours at 07:00 local time and
+    every reading of it from then on is ``stuck`` (the earlier ones are history)."""
+    hours = sorted((SAMPLES / "cnemc_hourly_air" / "2026-03-03").glob("*.csv"))[:10]
+    folder = tmp_path / "cnemc"
+    folder.mkdir()
+    for path in hours:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        frozen = [_with_field(line, 10, "88") if line.split(",")[1] == "1001A" else line
+                  for line in lines]
+        (folder / path.name).write_text("\n".join(frozen) + "\n", encoding="utf-8")
+    feed = config.feeds["cnemc_hourly_air"].model_copy(
+        update={"paths": [str(folder / "*.csv")]})
+    run_ingest(config.model_copy(update={"feeds": {feed.id: feed}}), store := Store(tmp_path))
+    pm25 = store.readings(stations="cn:1001A", parameters="pm25", periods="1h", flags=None)
+    stuck = pm25["flag_reason"].fillna("").str.contains("stuck").to_numpy()
+    assert (pm25["value"] == 88).all() and len(pm25) == 10
+    local_hour = pm25["time"].dt.tz_convert("Asia/Shanghai").dt.hour.to_numpy()
+    assert local_hour[stuck].tolist() == [7, 8, 9]
+    assert set(pm25.loc[stuck, "flag"]) == {"suspect"}
+    others = store.readings(parameters="pm25", periods="1h", flags=None)
+    assert not others.loc[others["station_id"] != "cn:1001A", "flag_reason"].fillna(
+        "").str.contains("stuck").any()
+    # the same file read alone (no earlier hours) has no run long enough
+    alone = cnemc_hourly_air.read(folder / hours[9].name, feed, context(config)).readings
+    assert not alone["flag_reason"].fillna("").str.contains("stuck").any()
+
+
+def _with_field(line: str, index: int, value: str) -> str:
+    fields = line.split(",")
+    fields[index] = value
+    return ",".join(fields)
