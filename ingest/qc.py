@@ -36,7 +36,10 @@ Reason codes and the flag they set
     jointwatch choice, configurable per feed (``stuck_hours``), not a figure from a
     standard.  The default, :data:`DEFAULT_STUCK_HOURS` = 8, keeps a normal slow night
     plateau valid while catching a frozen analyser within one working shift.  Weather
-    parameters (rain is zero for days) and the published AQI are not checked.
+    parameters (rain is zero for days) and the published AQI are not checked.  Runs
+    continue across the files of one feed within an ingest run (one file per hour): the
+    pipeline passes each file :func:`stuck_history` of the files before it.  A backfill
+    reads files independently and checks runs within each file only.
 """
 
 from __future__ import annotations
