@@ -271,7 +271,7 @@ def _eligible_runs(readings: pd.DataFrame, history: pd.DataFrame | None
     origin = np.flatnonzero(_stuck_eligible(readings))
     both = readings[RUN_COLUMNS].take(origin)
     if history is not None and not history.empty:
-        earlier = history[RUN_COLUMNS]
+        earlier = history if list(history.columns) == RUN_COLUMNS else history[RUN_COLUMNS]
         usable = _stuck_eligible(earlier)
         earlier = earlier if usable.all() else earlier.loc[usable]
         both = pd.concat([earlier, both], ignore_index=True)
@@ -361,10 +361,11 @@ def stuck_history(readings: pd.DataFrame, history: pd.DataFrame | None = None,
     order, series, run_id, run_len = _hourly_runs(both, stamps)
     times = stamps[order]
     last_of_series = np.append(series[1:] != series[:-1], True)
-    open_runs = np.unique(run_id[last_of_series & (times == times.max())])
+    is_open = np.zeros(run_id[-1] + 1, dtype=bool)
+    is_open[run_id[last_of_series & (times == times.max())]] = True
     start = np.flatnonzero(np.append(True, run_id[1:] != run_id[:-1]))
     from_end = run_len - 1 - (np.arange(len(order)) - start[run_id])
-    wanted = np.isin(run_id, open_runs) & (from_end < keep)
+    wanted = is_open[run_id] & (from_end < keep)
     return both.iloc[order[wanted]].reset_index(drop=True)
 
 
