@@ -111,6 +111,6 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
         meta = outcome.frame[STATION_FIELDS] if every else outcome.frame.loc[
             outcome.keep, STATION_FIELDS]
         meta = meta.assign(station_id=(outcome.station if every else outcome.station[
-            outcome.keep]).to_numpy(dtype=object))
+            outcome.keep]).array)
         outcome.result.stations = station_table(meta, ctx, feed.id)
     return outcome.result

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.base import FileResult, IngestContext
 from ingest.harmonize import NativeName, local_to_utc
@@ -102,6 +103,15 @@ def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) 
             else pd.Series(0.0, index=frame.index))
     whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
     return local_to_utc(day + pd.to_timedelta(whole, unit="h"), timezone)
+
+
+def _prefixed(prefix: str, native: pd.Series) -> pd.Series:
+    """``prefix + native`` as a categorical Series: each id built once (in Arrow) and
+    used as codes after; missing stays missing."""
+    text = pa.array(native, type=pa.large_string())
+    ids = pc.binary_join_element_wise(pa.scalar(prefix, text.type), text,
+                                      pa.scalar("", text.type))
+    return pd.Series(ids.dictionary_encode().to_pandas(), index=native.index)
 
 
 def _unit_after_parsing(unit: str | None) -> str:
@@ -233,11 +243,10 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
         station = native.astype("category")
     else:
         native = frame[opts.station_column].astype("string").str.strip()
-        station = opts.station_prefix + native
+        station = _prefixed(opts.station_prefix, native)
         if opts.station_map:
             mapped = native.astype(object).map(opts.station_map)
-            station = mapped.where(mapped.notna(), station.astype(object))
-        station = station.astype("category")  # each id encoded once, used as codes after
+            station = mapped.where(mapped.notna(), station.astype(object)).astype("category")
         rows.reject((native.fillna("") == "").to_numpy(), opts.station_column,
                     "missing station")
     if opts.require_known_station:
