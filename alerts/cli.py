@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from alerts.config import AlertsConfig, SmtpLogin, check_regions, load_alerts_config, smtp_login
-from alerts.decision import RegionalDecision, parse_grade
+from alerts.decision import IssuanceRequest, parse_grade
 from alerts.issuance import confirm, override
 from alerts.report import as_json, format_table, notice_rows
 from alerts.sender import SendReport, send_due
@@ -72,7 +72,7 @@ def cli_consult(args: argparse.Namespace, config: AppConfig) -> int:
                 raise ConfigError(f"--regions: unknown region(s) {', '.join(unknown)}; "
                                   f"configured: {', '.join(sorted(config.regions))}")
             check_regions(cfg, regions)
-            decision = RegionalDecision(
+            decision = IssuanceRequest(
                 level=parse_grade(args.level), regions=regions, decided_at=now,
                 evidence={"source": "level given by hand (jointwatch consult --level)",
                           "by": getpass.getuser()},

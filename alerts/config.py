@@ -5,7 +5,7 @@ Sections (see the shipped ``config/alerts.toml`` for a commented example):
 ``[schedule]``
     consultation cron expressions (local time of ``timezone``), misfire grace time,
     coalescing, how often the outbox sender runs, and the ``decision_source``
-    (``"module:function"`` producing a :class:`alerts.decision.RegionalDecision`).
+    (``"module:function"`` producing a :class:`alerts.decision.IssuanceRequest`).
 ``[issuance]``
     lead time to the common effective time, validity (expiry), and the optional
     confirmation step with its auto-confirm deadline.

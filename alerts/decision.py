@@ -1,6 +1,7 @@
 """The input of an issuance: the regional decision (levels are ``monitor.warning_grades.Grade``).
 
-A consultation acts on a :class:`RegionalDecision`: built by hand by
+A consultation acts on an :class:`IssuanceRequest` (the level to put in force for which
+regions, with its evidence): built by hand by
 ``jointwatch consult --level orange --regions beijing,tianjin``, or adapted with
 :func:`from_forecast_decision` from the forecasting core's decision
 (``monitor.decision.RegionalDecision``; ``monitor`` never imports ``alerts``, and this
@@ -36,8 +37,11 @@ def parse_grade(value: str) -> Grade:
 
 
 @dataclass(frozen=True)
-class RegionalDecision:
-    """One regional warning decision: what a consultation acts on.
+class IssuanceRequest:
+    """What a consultation acts on: a regional warning level for regions, with evidence.
+
+    Kept apart from the forecasting core's richer ``monitor.decision.RegionalDecision``
+    because a level can also be given by hand; :func:`from_forecast_decision` adapts one.
 
     Attributes
     ----------
@@ -70,13 +74,13 @@ class RegionalDecision:
         for name in ("decided_at", "effective_at"):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
-                raise ValueError(f"RegionalDecision.{name} must be timezone-aware")
+                raise ValueError(f"IssuanceRequest.{name} must be timezone-aware")
         if not self.regions:
-            raise ValueError("RegionalDecision.regions must name at least one region")
+            raise ValueError("IssuanceRequest.regions must name at least one region")
         unknown = set(self.city_levels) - set(self.regions)
         if unknown:
             raise ValueError(
-                f"RegionalDecision.city_levels names regions not in regions: {sorted(unknown)}"
+                f"IssuanceRequest.city_levels names regions not in regions: {sorted(unknown)}"
             )
 
 
@@ -102,13 +106,13 @@ class ForecastDecision(Protocol):
     def evidence(self) -> Mapping[str, Any]: ...
 
 
-def from_forecast_decision(decision: ForecastDecision) -> RegionalDecision:
+def from_forecast_decision(decision: ForecastDecision) -> IssuanceRequest:
     """The issuance input for a regional decision made by the forecasting core.
 
     The rule that fired and why become the ``summary`` and ``rule`` of the evidence
     (shown first in the notices); the forecast's common effective start is kept.
     """
-    return RegionalDecision(
+    return IssuanceRequest(
         level=decision.level,
         regions=tuple(decision.regions),
         city_levels=decision.city_levels,
@@ -119,9 +123,9 @@ def from_forecast_decision(decision: ForecastDecision) -> RegionalDecision:
 
 
 #: A function that makes the decision for a scheduled consultation:
-#: ``(app_config, data_dir, now) -> RegionalDecision | ForecastDecision | None`` (None: no
+#: ``(app_config, data_dir, now) -> IssuanceRequest | ForecastDecision | None`` (None: no
 #: forecast); ``data_dir`` is the data directory of the consultation (its store and models).
-DecisionSource = Callable[[Any, Path, datetime], "RegionalDecision | ForecastDecision | None"]
+DecisionSource = Callable[[Any, Path, datetime], "IssuanceRequest | ForecastDecision | None"]
 
 
 def load_decision_source(target: str) -> DecisionSource:

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from alerts.cap import render_cap
 from alerts.config import AlertsConfig, check_regions
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from alerts.message import render_notice
 from alerts.state import (
     IssuanceKind,
@@ -137,7 +137,7 @@ def _withdraw(conn: Connection, issuance_id: str, status: IssuanceStatus, note: 
 
 
 def _record(
-    conn: Connection, now: datetime, trigger: str, decision: RegionalDecision | None,
+    conn: Connection, now: datetime, trigger: str, decision: IssuanceRequest | None,
     outcome: str, issuance_id: str | None, detail: str,
 ) -> None:
     conn.execute(insert(consultations).values(
@@ -156,7 +156,7 @@ def record_failed_consultation(engine: Engine, now: datetime, trigger: str, deta
 
 
 def _build(
-    decision: RegionalDecision, current: IssuanceRecord | None, config: AppConfig,
+    decision: IssuanceRequest, current: IssuanceRecord | None, config: AppConfig,
     cfg: AlertsConfig, now: datetime, confirmed_by: str | None,
 ) -> IssuanceRecord:
     kind = issuance_kind(decision.level, current.level if current else Grade.NONE)
@@ -194,7 +194,7 @@ def _build(
 
 
 def _consult(
-    conn: Connection, decision: RegionalDecision, config: AppConfig, cfg: AlertsConfig,
+    conn: Connection, decision: IssuanceRequest, config: AppConfig, cfg: AlertsConfig,
     now: datetime, trigger: str, confirmed_by: str | None,
 ) -> Consultation:
     unknown = [r for r in decision.regions if r not in config.regions]
@@ -236,7 +236,7 @@ def _consult(
 
 
 def consult(
-    engine: Engine, decision: RegionalDecision, config: AppConfig, cfg: AlertsConfig,
+    engine: Engine, decision: IssuanceRequest, config: AppConfig, cfg: AlertsConfig,
     now: datetime, trigger: str = "manual", confirmed_by: str | None = None,
 ) -> Consultation:
     """Act on ``decision``: issue (with its notices queued) if the level changes.
@@ -325,7 +325,7 @@ def override(
                       f"overridden by {by}: {level.label} ({reason})")
         elif record.status != IssuanceStatus.CONFIRMED:
             raise ValueError(f"issuance {issuance_id} is {record.status}; nothing to override")
-        decision = RegionalDecision(
+        decision = IssuanceRequest(
             level=level,
             regions=tuple(record.regions),
             city_levels={r: {c: Grade[v.upper()] for c, v in cities.items()}

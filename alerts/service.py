@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from alerts.config import AlertsConfig, SmtpLogin
-from alerts.decision import RegionalDecision, from_forecast_decision, load_decision_source
+from alerts.decision import IssuanceRequest, from_forecast_decision, load_decision_source
 from alerts.issuance import Consultation, consult, record_failed_consultation
 from alerts.sender import SendReport, send_due
 from alerts.state import utcnow
@@ -32,7 +32,7 @@ class ConsultationRun:
 
 
 def decide(config: AppConfig, cfg: AlertsConfig, data_dir: Path, now: datetime
-           ) -> RegionalDecision | None:
+           ) -> IssuanceRequest | None:
     """The regional decision from the configured ``[schedule] decision_source``.
 
     The source may return the forecasting core's decision
@@ -45,7 +45,7 @@ def decide(config: AppConfig, cfg: AlertsConfig, data_dir: Path, now: datetime
         if the source cannot be imported (for example, no forecasting core yet).
     """
     made = load_decision_source(cfg.schedule.decision_source)(config, data_dir, now)
-    if made is None or isinstance(made, RegionalDecision):
+    if made is None or isinstance(made, IssuanceRequest):
         return made
     return from_forecast_decision(made)
 
@@ -57,7 +57,7 @@ def consult_and_send(
     login: SmtpLogin | None,
     trigger: str,
     data_dir: Path,
-    decision: RegionalDecision | None = None,
+    decision: IssuanceRequest | None = None,
     now: datetime | None = None,
     send: bool = True,
 ) -> ConsultationRun:

@@ -33,7 +33,7 @@ from werkzeug.security import generate_password_hash
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.config import load_alerts_config
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from alerts.issuance import consult
 from alerts.state import open_state, utcnow
 from dashboard.app import create_app
@@ -120,7 +120,7 @@ def issue(config: AppConfig, data_dir: Path) -> None:
     """One confirmed orange issuance for the three regions (notices queued)."""
     cfg = load_alerts_config(config)
     engine = open_state(cfg.state_url(data_dir))
-    consult(engine, RegionalDecision(level=Grade.ORANGE, regions=("beijing", "tianjin", "hebei"),
+    consult(engine, IssuanceRequest(level=Grade.ORANGE, regions=("beijing", "tianjin", "hebei"),
                                      decided_at=utcnow()), config, cfg, utcnow(),
             confirmed_by="benchmark")
     engine.dispose()

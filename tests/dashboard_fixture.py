@@ -14,7 +14,7 @@ import pandas as pd
 from werkzeug.security import generate_password_hash
 
 from alerts.config import load_alerts_config
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from alerts.issuance import consult
 from alerts.state import IssuanceRecord, open_state, utcnow
 from alerts.testing import PROJECT_CONFIG, make_config_dir
@@ -68,7 +68,7 @@ def pending_issuance(config: AppConfig, data_dir: Path, level: Grade = Grade.ORA
     cfg = load_alerts_config(config)
     engine = open_state(cfg.state_url(data_dir))
     regions = ("beijing", "tianjin", "hebei")
-    decision = RegionalDecision(
+    decision = IssuanceRequest(
         level=level, regions=regions,
         city_levels={r: dict.fromkeys(config.regions[r].cities, level) for r in regions},
         evidence={"source": "dashboard test"}, decided_at=utcnow())

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from alerts.cap import CAP_XSD
 from alerts.config import AlertsConfig, load_alerts_config
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from alerts.issuance import consult
 from alerts.report import notice_rows, sync_figures
 from alerts.sender import send_due
@@ -39,7 +39,7 @@ def setup(tmp_path: Path, port: int) -> tuple[AppConfig, AlertsConfig, Engine, P
 
 
 def queue_orange(engine: Engine, config: AppConfig, cfg: AlertsConfig) -> str:
-    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, evidence={"summary": "test"})
+    d = IssuanceRequest(Grade.ORANGE, BTH, decided_at=T0, evidence={"summary": "test"})
     return consult(engine, d, config, cfg, T0).issuance.id
 
 
@@ -182,7 +182,7 @@ def test_two_senders_at_once_deliver_each_notice_once(tmp_path: Path) -> None:
     config, cfg, engine, ddir = setup(tmp_path, port)
     for level, hours in ((Grade.YELLOW, 0), (Grade.RED, 1)):
         at = T0 + timedelta(hours=hours)
-        consult(engine, RegionalDecision(level, BTH, decided_at=at), config, cfg, at)
+        consult(engine, IssuanceRequest(level, BTH, decided_at=at), config, cfg, at)
     with smtp_server(port) as server:
         senders = [run_sender(tmp_path / "config", ddir) for _ in range(2)]
         for proc in senders:

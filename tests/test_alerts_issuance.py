@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from alerts.cap import CAP_NS, CAP_XSD
 from alerts.config import AlertsConfig, load_alerts_config
-from alerts.decision import RegionalDecision, from_forecast_decision, parse_grade
+from alerts.decision import IssuanceRequest, from_forecast_decision, parse_grade
 from alerts.issuance import confirm, confirm_due, consult, in_force, override
 from alerts.state import (
     IssuanceKind,
@@ -42,8 +42,8 @@ def setup(tmp_path: Path, **settings: str) -> tuple[AppConfig, AlertsConfig, obj
     return config, cfg, open_state(cfg.state_url(tmp_path))
 
 
-def decision(level: Grade, at: datetime, regions: tuple[str, ...] = BTH) -> RegionalDecision:
-    return RegionalDecision(
+def decision(level: Grade, at: datetime, regions: tuple[str, ...] = BTH) -> IssuanceRequest:
+    return IssuanceRequest(
         level=level, regions=regions, decided_at=at,
         city_levels={"hebei": {"石家庄市": Grade.RED, "保定市": level}} if "hebei" in regions
         else {},
@@ -238,11 +238,11 @@ def test_regional_decision_input_is_checked() -> None:
     with pytest.raises(ValueError, match="unknown warning level 'purple'"):
         parse_grade("purple")
     with pytest.raises(ValueError, match="timezone-aware"):
-        RegionalDecision(Grade.RED, BTH, decided_at=datetime(2026, 3, 2, 10))
+        IssuanceRequest(Grade.RED, BTH, decided_at=datetime(2026, 3, 2, 10))
     with pytest.raises(ValueError, match="at least one region"):
-        RegionalDecision(Grade.RED, (), decided_at=T0)
+        IssuanceRequest(Grade.RED, (), decided_at=T0)
     with pytest.raises(ValueError, match="not in regions"):
-        RegionalDecision(Grade.RED, ("beijing",), {"hebei": {"保定市": Grade.RED}},
+        IssuanceRequest(Grade.RED, ("beijing",), {"hebei": {"保定市": Grade.RED}},
                          decided_at=T0)
 
 
@@ -255,7 +255,7 @@ def test_effective_time_is_rounded_up_to_the_whole_hour(tmp_path: Path) -> None:
 
 def test_evidence_text_is_escaped_in_the_html_part(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
-    d = RegionalDecision(Grade.YELLOW, ("beijing",), decided_at=T0,
+    d = IssuanceRequest(Grade.YELLOW, ("beijing",), decided_at=T0,
                          evidence={"summary": "AQI <b>& 210</b>", "cities": ["北京市"]})
     record = consult(engine, d, config, cfg, T0).issuance
     msg = stored_messages(engine, record.id)["beijing"]
@@ -268,11 +268,11 @@ def test_evidence_text_is_escaped_in_the_html_part(tmp_path: Path) -> None:
 def test_effective_time_prescribed_by_the_decision_is_used(tmp_path: Path) -> None:
     config, cfg, engine = setup(tmp_path)
     start = datetime(2026, 3, 3, 20, 0, tzinfo=UTC)  # 04:00 Beijing time
-    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, effective_at=start)
+    d = IssuanceRequest(Grade.ORANGE, BTH, decided_at=T0, effective_at=start)
     record = consult(engine, d, config, cfg, T0).issuance
     assert record.effective_at == start and record.expires_at == start + timedelta(days=3)
     with pytest.raises(ValueError, match="effective_at must be timezone-aware"):
-        RegionalDecision(Grade.RED, BTH, decided_at=T0, effective_at=datetime(2026, 3, 4))
+        IssuanceRequest(Grade.RED, BTH, decided_at=T0, effective_at=datetime(2026, 3, 4))
 
 
 def test_forecast_evidence_with_numpy_and_times_is_stored_as_json(tmp_path: Path) -> None:
@@ -281,7 +281,7 @@ def test_forecast_evidence_with_numpy_and_times_is_stored_as_json(tmp_path: Path
     config, cfg, engine = setup(tmp_path)
     evidence = {"aqi": np.array([212.0, 305.5]), "max": np.float64(305.5),
                 "days": [date(2026, 3, 3), date(2026, 3, 4)], "k": np.int64(2)}
-    d = RegionalDecision(Grade.ORANGE, BTH, decided_at=T0, evidence=evidence)
+    d = IssuanceRequest(Grade.ORANGE, BTH, decided_at=T0, evidence=evidence)
     record = consult(engine, d, config, cfg, T0).issuance
     with engine.connect() as conn:
         stored = conn.execute(select(issuances.c.evidence)).scalar_one()

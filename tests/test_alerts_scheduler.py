@@ -26,11 +26,11 @@ from monitor.config import load_config
 PROJECT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DECISION_MODULE = '''
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from monitor.warning_grades import Grade
 
 def orange(config, data_dir, now):
-    return RegionalDecision(Grade.ORANGE, ("beijing", "tianjin", "hebei"), decided_at=now,
+    return IssuanceRequest(Grade.ORANGE, ("beijing", "tianjin", "hebei"), decided_at=now,
                             evidence={"summary": "scheduled test decision"})
 '''
 

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from alerts.config import load_alerts_config, smtp_login
-from alerts.decision import RegionalDecision
+from alerts.decision import IssuanceRequest
 from alerts.issuance import consult
 from alerts.report import notice_rows
 from alerts.sender import send_due
@@ -53,7 +53,7 @@ def deliver(tmp_path: Path, port: int, settings: dict[str, str],
     config = load_config(cdir)
     cfg = load_alerts_config(config)
     engine = open_state(cfg.state_url(tmp_path / "var"))
-    decision = RegionalDecision(Grade.RED, ("beijing", "tianjin"), decided_at=T0)
+    decision = IssuanceRequest(Grade.RED, ("beijing", "tianjin"), decided_at=T0)
     consult(engine, decision, config, cfg, T0)
     send_due(engine, cfg, smtp_login(cfg, env or {}))
     return [(r.status, r.attempts, r.last_error) for r in notice_rows(engine)]
