@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
@@ -41,11 +41,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
 )
 
-from monitor.config import AppConfig, ConfigError, _check_timezone, _read_toml
+from monitor.config import AppConfig, ConfigError, check_timezone, read_toml, validate_model
 from monitor.warning_grades import Grade
 
 #: File name of the alert configuration inside the config directory.
@@ -89,7 +88,7 @@ class Schedule(_Model):
     send_interval: timedelta = timedelta(minutes=1)
     decision_source: str = "monitor.decision:regional_decision"
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
     @field_validator("decision_source")
     @classmethod
@@ -205,10 +204,6 @@ class SmtpLogin(_Model):
     password: str
 
 
-def _location(err: Mapping[str, Any]) -> str:
-    return ".".join(str(x) for x in err["loc"])
-
-
 def load_alerts_config(config: AppConfig) -> AlertsConfig:
     """Load ``alerts.toml`` from the config directory and check it against ``config``.
 
@@ -219,18 +214,14 @@ def load_alerts_config(config: AppConfig) -> AlertsConfig:
         those of ``regions.toml``), regions without recipients, invalid cron expressions.
     """
     path = config.config_dir / ALERTS_FILE
-    raw = _read_toml(path)
+    raw = read_toml(path)
     for region in raw.get("regions", {}):
         if region not in config.regions:
             raise ConfigError(
                 f"{path}: regions.{region}: unknown region {region!r}; "
                 f"configured regions (regions.toml): {', '.join(sorted(config.regions))}"
             )
-    try:
-        cfg = AlertsConfig.model_validate({"path": path, **raw})
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+    cfg = validate_model(AlertsConfig, {"path": path, **raw}, path)
     for i, expression in enumerate(cfg.schedule.consultations):
         try:
             CronTrigger.from_crontab(expression, timezone=cfg.schedule.timezone)

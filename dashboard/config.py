@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from monitor.config import AppConfig, ConfigError, _read_toml
+from monitor.config import AppConfig, ConfigError, read_toml, validate_model
 
 #: File name of the dashboard configuration inside the config directory.
 DASHBOARD_FILE = "dashboard.toml"
@@ -92,12 +92,7 @@ def load_dashboard_config(config: AppConfig) -> DashboardConfig:
         naming the file and the key that is wrong.
     """
     path = config.config_dir / DASHBOARD_FILE
-    try:
-        return DashboardConfig.model_validate(_read_toml(path))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+    return validate_model(DashboardConfig, read_toml(path), path)
 
 
 def session_secret(cfg: DashboardConfig, environ: Mapping[str, str] | None = None) -> str:

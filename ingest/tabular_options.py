@@ -37,11 +37,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.harmonize import NativeName, canonical_name, canonical_unit
 from ingest.qc import DEFAULT_STUCK_HOURS
-from monitor.config import ConfigError, Feed
+from monitor.config import Feed, validate_model
 from monitor.schema import PARAMETERS, PERIODS
 
 #: Unit spelling for values that are compass points (converted to degrees).
@@ -156,14 +156,7 @@ class TabularOptions(_Strict):
         """
         merged = {**(defaults or {}), **feed.options}
         known = {k: v for k, v in merged.items() if k in cls.model_fields}
-        try:
-            return cls.model_validate(known)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"feeds.{feed.id}.options.{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ConfigError(f"feeds.toml: {problems}") from None
+        return validate_model(cls, known, "feeds.toml", f"feeds.{feed.id}.options.")
 
     def id_columns(self) -> list[str]:
         """Columns that locate a row (time, station or parameter), not values."""

@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -40,7 +40,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_timezone(value: str) -> str:
+def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -59,7 +59,7 @@ class Region(_Model):
     timezone: str = "Asia/Shanghai"
     cities: list[str] = Field(default_factory=list)
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
 
 class Feed(_Model):
@@ -76,7 +76,7 @@ class Feed(_Model):
     #: Adapter-specific settings (column maps, station maps, year for year-less times...).
     options: dict[str, Any] = Field(default_factory=dict)
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
 
 class AppConfig(_Model):
@@ -114,7 +114,7 @@ class AppConfig(_Model):
         return found
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -124,21 +124,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_model(model: type[M], data: Any, where: Path | str, prefix: str = "") -> M:
+    """``model.model_validate(data)``, or a :class:`ConfigError` naming ``where`` and each
+    wrong key (dotted, after ``prefix``) with pydantic's message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{prefix}{'.'.join(str(x) for x in err['loc']) or '(file)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{where}: {problems}") from None
+
+
 def _validate(model: type[_Model], path: Path, section: str, key: str, data: Any) -> Any:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: [{section}.{key}] must be a table")
-    try:
-        return model.model_validate({"id": key, **data})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{section}.{key}.{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+    return validate_model(model, {"id": key, **data}, path, f"{section}.{key}.")
 
 
 def _section(path: Path, section: str, model: type[_Model]) -> dict[str, Any]:
-    raw = _read_toml(path).get(section, {})
+    raw = read_toml(path).get(section, {})
     return {key: _validate(model, path, section, key, value) for key, value in raw.items()}
 
 

@@ -26,14 +26,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitor.config import AppConfig, ConfigError, _read_toml
+from monitor.config import AppConfig, ConfigError, read_toml, validate_model
 
 #: File name of the forecast configuration inside the config directory.
 FORECAST_FILE = "forecast.toml"
 #: Weather parameters a model may take as exogenous input (canonical names).
 WEATHER_INPUTS: tuple[str, ...] = ("temp", "pres", "dewp", "rh", "rain", "wspd")
+#: Weather input derived from ``wspd`` and ``wdir`` (see :mod:`monitor.forecast_inputs`).
+WIND_NORTH = "wind_north"
+#: Store parameters the weather inputs are computed from.
+WEATHER_PARAMETERS: tuple[str, ...] = (*WEATHER_INPUTS, "wdir")
 
 
 class _Strict(BaseModel):
@@ -50,7 +54,8 @@ class ModelSpec(_Strict):
     #: Sine/cosine pair of the weekly cycle in the regression.
     weekly: bool = False
     #: Same-day weather inputs (observed in perfect-prognosis mode, forecast operationally).
-    weather: tuple[Literal["temp", "pres", "dewp", "rh", "rain", "wspd"], ...] = ()
+    weather: tuple[Literal["temp", "pres", "dewp", "rh", "rain", "wspd", "wind_north"],
+                    ...] = ()
     #: Also give the model the day-to-day change of each weather input.
     weather_changes: bool = False
 
@@ -123,13 +128,8 @@ def load_forecast_config(config: AppConfig) -> ForecastConfig:
         regions that ``regions.toml`` does not define.
     """
     path = config.config_dir / FORECAST_FILE
-    raw = _read_toml(path) if path.exists() else {}
-    try:
-        loaded = ForecastConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-                             for err in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+    raw = read_toml(path) if path.exists() else {}
+    loaded = validate_model(ForecastConfig, raw, path)
     default = loaded.decision.default_area
     if default is not None and default not in loaded.decision.areas and \
             default not in config.regions:

@@ -5,8 +5,10 @@
   stations that have a valid value that day (the city concentration, as the city AQI is
   computed, HJ 633 clause 5 / HJ 663-2013).  A day without any valid station value is NaN:
   it stays a gap, it is not interpolated.
-* Weather: per station the daily mean of ``temp pres dewp rh wspd`` and the daily total of
-  ``rain``, each needing >= 20 valid hours (the same completeness as the 24-h means), then
+* Weather: per station the daily mean of ``temp pres dewp rh wspd``, the daily total of
+  ``rain`` and the daily mean northerly wind component ``wind_north`` (from ``wspd`` and
+  ``wdir``: northerly winds ventilate Beijing, southerly ones bring the polluted plain's
+  air), each needing >= 20 valid hours (the same completeness as the 24-h means), then
   the mean over stations.
 
 Days are local calendar days of the region's time zone, as naive dates.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitor.forecast_config import WEATHER_INPUTS
+from monitor.forecast_config import WEATHER_INPUTS, WIND_NORTH
 from monitor.forecast_models import AQI_POLLUTANTS
 from monitor.statistics import (
     DAILY_MEAN_POLLUTANTS,
@@ -62,21 +64,43 @@ def daily_pollutants(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
     return frame.asfreq("D") if len(frame) else frame
 
 
+def _hourly_values(readings: pd.DataFrame, name: str) -> pd.Series:
+    """Valid hourly values of one parameter indexed by (hour ending UTC, station)."""
+    rows = readings[(readings["parameter"] == name) & (readings["period"] == "1h")
+                    & (readings["flag"] != "invalid")]
+    times = pd.DatetimeIndex(pd.to_datetime(rows["time"], utc=True), name="time")
+    index = pd.MultiIndex.from_arrays([times, rows["station_id"].to_numpy()],
+                                      names=["time", "station"])
+    return pd.Series(rows["value"].to_numpy(dtype=np.float64), index=index)
+
+
+def _north_wind(readings: pd.DataFrame) -> pd.Series:
+    """Hourly northerly wind component ``wspd * cos(wdir)`` (m/s; > 0: wind from the north).
+
+    ``wdir`` is the direction the wind blows from (degrees clockwise from north), so the
+    cosine weights a north wind +1 and a south wind -1; an hour needs both values.
+    """
+    speed = _hourly_values(readings, "wspd")
+    direction = _hourly_values(readings, "wdir")
+    both = pd.concat([speed.rename("wspd"), direction.rename("wdir")], axis=1, join="inner")
+    return both["wspd"] * np.cos(np.deg2rad(both["wdir"]))
+
+
 def daily_weather(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Daily weather, mean over stations (local dates x ``temp pres dewp rh rain wspd``).
+    """Daily weather, mean over stations (local dates x ``temp pres dewp rh rain wspd``
+    and ``wind_north``, the mean northerly wind component, from ``wspd`` and ``wdir``).
 
     Means (totals for ``rain``) need :data:`monitor.statistics.MIN_HOURS_24H` valid hours;
     negative temperatures and dew points are ordinary values here.
     """
     columns: dict[str, pd.Series] = {}
-    for name in WEATHER_INPUTS:
-        rows = readings[(readings["parameter"] == name) & (readings["period"] == "1h")
-                        & (readings["flag"] != "invalid")]
-        if rows.empty:
+    for name in (*WEATHER_INPUTS, WIND_NORTH):
+        hourly = _north_wind(readings) if name == WIND_NORTH else _hourly_values(readings, name)
+        if hourly.empty:
             continue
-        times = pd.DatetimeIndex(pd.to_datetime(rows["time"], utc=True))
+        times = pd.DatetimeIndex(hourly.index.get_level_values("time"))
         day = (times - _HOUR).tz_convert(tz).tz_localize(None).normalize()
-        grouped = rows["value"].astype(np.float64).groupby([day, rows["station_id"].to_numpy()])
+        grouped = hourly.groupby([day, hourly.index.get_level_values("station")])
         count = grouped.count()
         value = grouped.sum() if name == "rain" else grouped.mean()
         per_station = value.where(count >= MIN_HOURS_24H).unstack()

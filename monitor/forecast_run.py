@@ -21,7 +21,7 @@ from monitor.forecast import (
     forecast_series,
 )
 from monitor.forecast_cache import ModelCache, current_models
-from monitor.forecast_config import WEATHER_INPUTS, ForecastConfig, load_forecast_config
+from monitor.forecast_config import WEATHER_PARAMETERS, ForecastConfig, load_forecast_config
 from monitor.forecast_inputs import daily_pollutants, daily_weather
 from monitor.forecast_models import AQI_POLLUTANTS
 from monitor.rules_config import load_warning_rules
@@ -93,7 +93,7 @@ def series_inputs(store: Store, station_ids: list[str], tz: str, origin: pd.Time
     weather = None
     if settings.weather_source:
         horizon_end = origin + pd.Timedelta(days=settings.horizon_days)
-        wx = store.readings(stations=station_ids, parameters=list(WEATHER_INPUTS),
+        wx = store.readings(stations=station_ids, parameters=list(WEATHER_PARAMETERS),
                             periods="1h", sources=settings.weather_source,
                             start=to_utc(start_local), end=to_utc(horizon_end))
         weather = daily_weather(wx, tz) if len(wx) else None

@@ -18,9 +18,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from monitor.config import DEFAULT_CONFIG_DIR, ConfigError, _Model, _read_toml
+from monitor.config import DEFAULT_CONFIG_DIR, _Model, read_toml, validate_model
 from monitor.schema import PARAMETERS
 
 #: Number of graded classes in GB 3838-2002 Table 1 (I..V); class 6 is "worse than V".
@@ -189,17 +189,10 @@ class WarningRules(_Model):
 
 
 def _load(path: Path, model: type[_Model], prepare: Any = None) -> Any:
-    raw = _read_toml(path)
+    raw = read_toml(path)
     if prepare is not None:
         raw = prepare(raw)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc']) or '(file)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+    return validate_model(model, raw, path)
 
 
 def load_water_rules(config_dir: Path | str | None = None) -> WaterRules:

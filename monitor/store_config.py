@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from monitor.config import AppConfig, ConfigError, _read_toml
+from monitor.config import AppConfig, read_toml, validate_model
 from monitor.store import Store
 
 #: File name of the store configuration inside the config directory.
@@ -44,13 +44,8 @@ def load_store_settings(config: AppConfig) -> StoreSettings:
         naming the file and the key.
     """
     path = config.config_dir / STORE_FILE
-    raw = _read_toml(path).get("store", {}) if path.exists() else {}
-    try:
-        return StoreSettings.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"store.{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-                             for err in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+    raw = read_toml(path).get("store", {}) if path.exists() else {}
+    return validate_model(StoreSettings, raw, path, "store.")
 
 
 def open_store(config: AppConfig, data_dir: Path) -> Store:
