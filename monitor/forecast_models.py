@@ -108,7 +108,8 @@ def design_matrix(days: pd.DatetimeIndex, spec: ModelSpec,
         Which terms to build.
     weather : DataFrame, optional
         Daily weather per day (columns ``temp pres dewp rh`` in degC / hPa / %,
-        ``rain`` in mm/day, ``wspd`` in m/s); required when ``spec.weather`` is not empty.
+        ``rain`` in mm/day, ``wspd`` and the northerly component ``wind_north`` in m/s);
+        required when ``spec.weather`` is not empty.
         It may cover more days than ``days`` (the day before the first is used for changes).
 
     Returns

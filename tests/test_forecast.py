@@ -145,6 +145,20 @@ def test_graded_aqi_bases(models: SeriesModels, daily: pd.DataFrame) -> None:
         assert (prob[~above] <= 0.1 + step).all()
 
 
+def test_median_aqi_point_is_the_median_of_the_aqi_distribution(models: SeriesModels,
+                                                                 daily: pd.DataFrame) -> None:
+    origin = pd.Timestamp("2017-01-10")
+    of_mean, _ = forecast_series(models, daily, origin, SETTINGS, tz=TZ)
+    median_settings = SETTINGS.model_copy(update={"aqi_point": "median"})
+    of_median, _ = forecast_series(models, daily, origin, median_settings, tz=TZ)
+    median = of_median.aqi["aqi"].to_numpy()
+    np.testing.assert_array_equal(median, np.median(of_median.aqi_sample, axis=1))
+    # same draws: only the AQI point changes, and the median lies inside the 80 % interval
+    np.testing.assert_array_equal(of_median.aqi_sample, of_mean.aqi_sample)
+    assert ((of_median.aqi["aqi_lo80"] <= median) & (median <= of_median.aqi["aqi_hi80"])).all()
+    pd.testing.assert_frame_equal(of_median.concentrations, of_mean.concentrations)
+
+
 def test_too_little_history_gives_insufficient_data(daily: pd.DataFrame) -> None:
     short = daily.loc["2016-03-01":"2016-04-15"]
     models = fit_series("short", short, pd.Timestamp("2016-04-16"), SPEC, SETTINGS)

@@ -49,3 +49,17 @@ def test_weather_keeps_negative_temperatures_and_sums_rain() -> None:
     assert weather.loc["2016-12-01", "temp"] == pytest.approx(-5.0)
     assert weather.loc["2016-12-02", "temp"] == pytest.approx(-1.0)
     assert weather.loc["2016-12-01", "rain"] == pytest.approx(12.0)
+
+
+def test_north_wind_is_the_mean_northerly_component_of_hours_with_speed_and_direction() -> None:
+    # day 1: 12 h of 4 m/s from the north (0 deg) and 12 h of 2 m/s from the south (180 deg)
+    # -> (12 * 4 - 12 * 2) / 24 = 1 m/s; day 2: east wind (90 deg) -> 0, but 6 hours lack
+    # a direction, so only 18 valid hours remain (< 20): the day stays missing
+    speed = [4.0] * 12 + [2.0] * 12 + [3.0] * 24
+    direction = [0.0] * 12 + [180.0] * 12 + [90.0] * 18 + [np.nan] * 6
+    readings = pd.concat([_readings("wspd", {"cn:A": speed}, "m/s"),
+                          _readings("wdir", {"cn:A": direction}, "degree")], ignore_index=True)
+    weather = daily_weather(readings, TZ)
+    assert weather.loc["2016-12-01", "wind_north"] == pytest.approx(1.0)
+    assert np.isnan(weather.loc["2016-12-02", "wind_north"])
+    assert weather.loc["2016-12-02", "wspd"] == pytest.approx(3.0)
