@@ -8,7 +8,7 @@ them to the latest history and returns, for days 1..H from the origin:
 
 * per pollutant: point forecast (mean of the log-normal predictive distribution) and the
   80 % and 95 % central intervals (its quantiles);
-* the daily AQI point forecast (``[forecast] aqi_point``: the AQI of the point
+* the daily AQI point forecast (the model's ``aqi_point``: the AQI of the point
   concentrations, or the median of the AQI distribution) and the primary pollutant of the
   point concentrations (HJ 633 clause 4.2); the 80/95 % intervals of the daily AQI and
   P(AQI > 150), P(AQI > 200), P(AQI > 300).
@@ -256,9 +256,9 @@ def forecast_series(models: SeriesModels, daily: pd.DataFrame, origin: pd.Timest
                for k, p in enumerate(AQI_POLLUTANTS)}
     all_aqi, all_stack = aqi_from_concentrations(columns, at)
     point_aqi, point_stack, sample_aqi = all_aqi[:, :1], all_stack[:, :, :1], all_aqi[:, 1:]
+    of_mean = models.models["pm25"].spec.aqi_point == "mean"
     aqi = pd.DataFrame({"day": future, "horizon": np.arange(1, horizon + 1),
-                        "aqi": point_aqi[:, 0] if settings.aqi_point == "mean"
-                        else np.median(sample_aqi, axis=1)})
+                        "aqi": point_aqi[:, 0] if of_mean else np.median(sample_aqi, axis=1)})
     names = np.array(AQI_POLLUTANTS)
     primary = names[np.nanargmax(point_stack[:, :, 0], axis=0)]
     aqi["primary"] = np.where(aqi["aqi"] > 50, primary, "")

@@ -58,6 +58,10 @@ class ModelSpec(_Strict):
                     ...] = ()
     #: Also give the model the day-to-day change of each weather input.
     weather_changes: bool = False
+    #: Daily AQI point forecast: ``mean`` = the AQI of the point (mean) concentrations;
+    #: ``median`` = the median of the AQI predictive distribution, so that the event
+    #: "AQI > T" is forecast exactly when P(AQI > T) >= 0.5.  (Not used in estimation.)
+    aqi_point: Literal["mean", "median"] = "mean"
 
 
 class ForecastSettings(_Strict):
@@ -69,10 +73,6 @@ class ForecastSettings(_Strict):
     #: Cached parameters older than this are re-estimated.
     refit_every_days: int = Field(default=30, ge=1)
     monte_carlo_draws: int = Field(default=2000, ge=100)
-    #: Daily AQI point forecast: ``mean`` = the AQI of the point (mean) concentrations;
-    #: ``median`` = the median of the AQI predictive distribution, so that the event
-    #: "AQI > T" is forecast exactly when P(AQI > T) >= 0.5.
-    aqi_point: Literal["mean", "median"] = "mean"
     history_only_model: str = "history_only"
     with_weather_model: str = "with_weather"
     weather_source: str | None = None

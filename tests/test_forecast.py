@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -149,8 +150,10 @@ def test_median_aqi_point_is_the_median_of_the_aqi_distribution(models: SeriesMo
                                                                  daily: pd.DataFrame) -> None:
     origin = pd.Timestamp("2017-01-10")
     of_mean, _ = forecast_series(models, daily, origin, SETTINGS, tz=TZ)
-    median_settings = SETTINGS.model_copy(update={"aqi_point": "median"})
-    of_median, _ = forecast_series(models, daily, origin, median_settings, tz=TZ)
+    median_spec = SPEC.model_copy(update={"aqi_point": "median"})
+    with_median = replace(models, models={p: replace(m, spec=median_spec)
+                                          for p, m in models.models.items()})
+    of_median, _ = forecast_series(with_median, daily, origin, SETTINGS, tz=TZ)
     median = of_median.aqi["aqi"].to_numpy()
     np.testing.assert_array_equal(median, np.median(of_median.aqi_sample, axis=1))
     # same draws: only the AQI point changes, and the median lies inside the 80 % interval
