@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cnemc_archive import FEED, PROJECT, archive_config, copy_archive, hourly_files
+from crash_support import kill_at_hold_point
 from distributed import Client, LocalCluster
 
 from ingest.backfill import SCHEDULER_ENV, archive_files, run_backfill
@@ -177,19 +176,8 @@ def test_backfill_killed_mid_commit_completes_on_rerun(
     marker, data_dir = tmp_path / "reached", tmp_path / "var"
     command = [sys.executable, "-m", "monitor.cli", "--config", str(config.config_dir),
                "--data-dir", str(data_dir), "ingest", FEED, "--backfill", str(archive)]
-    env = {**os.environ, SCHEDULER_ENV: cluster.scheduler_address,
-           HOLD_ENV: f"{point}:{marker}"}
-    child = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        while not marker.exists():
-            assert child.poll() is None, f"backfill ended before {point!r}: {child.stderr.read()}"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.communicate()
-    assert child.returncode == -signal.SIGKILL
+    kill_at_hold_point(command, point, marker, PROJECT,
+                       env={SCHEDULER_ENV: cluster.scheduler_address})
     rerun = _jointwatch(config, data_dir, "ingest", FEED, "--backfill", str(archive),
                         env={SCHEDULER_ENV: cluster.scheduler_address, HOLD_ENV: ""})
     assert rerun.returncode == 0, rerun.stderr

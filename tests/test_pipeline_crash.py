@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from crash_support import kill_at_hold_point
 from fixture_feed import FEED, PROJECT, hour_rows, make_config, write_feed_file
 
 from ingest.pipeline import run_ingest
@@ -55,21 +54,8 @@ def _run_cli(root: Path, data_dir: Path) -> dict[str, dict]:
 
 
 def _kill_at(point: str, root: Path, data_dir: Path) -> None:
-    marker = root / f"reached-{point}"
-    marker.unlink(missing_ok=True)
-    env = {**os.environ, HOLD_ENV: f"{point}:{marker}"}
-    child = subprocess.Popen(_ingest_command(root, data_dir), cwd=PROJECT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        while not marker.exists():
-            if child.poll() is not None:
-                pytest.fail(f"ingest ended before reaching {point!r}: {child.stderr.read()}")
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.communicate()
-    assert child.returncode == -signal.SIGKILL
+    kill_at_hold_point(_ingest_command(root, data_dir), point, root / f"reached-{point}",
+                       PROJECT)
 
 
 def _state(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
