@@ -40,7 +40,7 @@ from dashboard.app import create_app
 from dashboard.testing import callback_request
 from monitor.config import AppConfig, load_config
 from monitor.ledger import LedgerEntry
-from monitor.schema import READING_COLUMNS, STATION_COLUMNS
+from monitor.schema import READING_COLUMNS, STATION_COLUMNS, reading_table
 from monitor.store import IngestedFile, Store
 from monitor.warning_grades import Grade
 
@@ -90,7 +90,7 @@ def commit_hours(store: Store, stations: pd.DataFrame, hours: pd.DatetimeIndex,
                         duplicates=0, readings=len(readings))
     empty = pd.DataFrame(columns=["source", "source_file", "source_row", "field", "reason",
                                   "raw"])
-    return store.commit_batch([IngestedFile(entry, readings, empty)], stations)
+    return store.commit_batch([IngestedFile(entry, reading_table(readings), empty)], stations)
 
 
 def build_store(store: Store, stations: pd.DataFrame, hours: pd.DatetimeIndex) -> int:

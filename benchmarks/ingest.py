@@ -83,7 +83,7 @@ def run_store_alone(files: list[IngestedFile], batch_readings: int) -> None:
         pending = 0
         for ingested in files:
             batch.append(ingested)
-            pending += len(ingested.readings)
+            pending += ingested.readings.num_rows
             if pending >= batch_readings:
                 store.commit_batch(batch, pd.DataFrame(columns=STATION_COLUMNS))
                 batch, pending = [], 0

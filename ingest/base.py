@@ -29,11 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ingest.qc import combined_key
 from monitor.config import AppConfig, Feed
-from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, STATION_COLUMNS
+from monitor.schema import (
+    QUARANTINE_COLUMNS,
+    READING_COLUMNS,
+    STATION_COLUMNS,
+    plain_values,
+    reading_table,
+)
 
 
 class AccountingError(RuntimeError):
@@ -74,25 +81,66 @@ class IngestContext:
     history: pd.DataFrame | None = None
 
 
-@dataclass
 class FileResult:
-    """Outcome of reading one file."""
+    """Outcome of reading one file.
 
-    path: Path
-    records: int
-    readings: pd.DataFrame = field(default_factory=empty_readings)
-    quarantine: pd.DataFrame = field(default_factory=empty_quarantine)
-    #: Station metadata discovered in the file (STATION_COLUMNS), may be empty.
-    stations: pd.DataFrame = field(default_factory=empty_stations)
-    duplicates: int = 0
-    #: Remarks for the ingest summary (empty file, line-by-line fallback ...).
-    notes: list[str] = field(default_factory=list)
+    The readings may be given as a pandas frame or as an Arrow table (an adapter that
+    builds them in Arrow never pays for pandas); :attr:`readings` is the frame and
+    :attr:`table` the Arrow table (:data:`monitor.schema.READING_TABLE_SCHEMA`), each
+    converted from the other once, when first asked for.
+    """
+
+    def __init__(self, path: Path, records: int,
+                 readings: pd.DataFrame | pa.Table | None = None,
+                 quarantine: pd.DataFrame | None = None,
+                 stations: pd.DataFrame | None = None,
+                 duplicates: int = 0, notes: list[str] | None = None,
+                 unique_keys: bool = False) -> None:
+        self.path, self.records, self.duplicates = path, records, duplicates
+        #: The adapter guarantees each ``READING_KEY`` at most once (else the pipeline
+        #: keeps the last reading of a repeated key).
+        self.unique_keys = unique_keys
+        self._frame = readings if isinstance(readings, pd.DataFrame) else None
+        self._table = readings if isinstance(readings, pa.Table) else None
+        if readings is None:
+            self._frame = empty_readings()
+        self.quarantine = empty_quarantine() if quarantine is None else quarantine
+        #: Station metadata discovered in the file (STATION_COLUMNS), may be empty.
+        self.stations = empty_stations() if stations is None else stations
+        #: Remarks for the ingest summary (empty file, line-by-line fallback ...).
+        self.notes = [] if notes is None else notes
+
+    @property
+    def readings(self) -> pd.DataFrame:
+        """The readings as a frame (``READING_COLUMNS``; text columns Categoricals)."""
+        if self._frame is None:
+            assert self._table is not None
+            table = self._table
+            reasons = table.schema.get_field_index("flag_reason")
+            # flag_reason as plain text (object), as adapters building frames give it
+            self._frame = table.set_column(reasons, "flag_reason", plain_values(
+                table["flag_reason"])).to_pandas()
+            self._frame["flag_reason"] = self._frame["flag_reason"].astype(object)
+        return self._frame
+
+    @property
+    def table(self) -> pa.Table:
+        """The readings as an Arrow table in ``READING_TABLE_SCHEMA``."""
+        if self._table is None:
+            self._table = reading_table(self.readings)
+        return self._table
 
     @property
     def stored_records(self) -> int:
-        if self.readings.empty:
+        """Records that produced readings: distinct (source row, station) of the readings."""
+        table = self.table
+        if table.num_rows == 0:
             return 0
-        return len(pd.unique(combined_key(self.readings, ["source_row", "station_id"])))
+        stations = table.select(["station_id"]).unify_dictionaries()["station_id"].combine_chunks()
+        rows = table["source_row"].to_numpy()
+        key = rows * (len(stations.dictionary) + 1) + stations.indices.to_numpy(
+            zero_copy_only=False)
+        return len(np.unique(key))
 
     @property
     def quarantined_records(self) -> int:

@@ -106,11 +106,7 @@ def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.Dat
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     """Read one hourly file of the national release into canonical readings and stations."""
     outcome = read_tabular(path, feed, ctx, OPTIONS)
-    if outcome.station is not None:
-        every = bool(outcome.keep.all())
-        meta = outcome.frame[STATION_FIELDS] if every else outcome.frame.loc[
-            outcome.keep, STATION_FIELDS]
-        meta = meta.assign(station_id=(outcome.station if every else outcome.station[
-            outcome.keep]).array)
+    meta = outcome.accepted(STATION_FIELDS)
+    if meta is not None:
         outcome.result.stations = station_table(meta, ctx, feed.id)
     return outcome.result

@@ -22,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.base import AccountingError, FileResult, IngestContext, adapter_for
-from ingest.qc import DEFAULT_STUCK_HOURS, stuck_history
+from ingest.qc import DEFAULT_STUCK_HOURS, run_readings, stuck_history
 from ingest.stations import (
     load_reference_stations,
     station_updates,
@@ -39,8 +41,9 @@ from monitor.schema import (
     READING_SCHEMA,
     STATION_COLUMNS,
     Flag,
+    plain_values,
 )
-from monitor.store import IngestedFile, Store
+from monitor.store import IngestedFile, Store, last_per_key
 from monitor.store_config import open_store
 
 log = logging.getLogger(__name__)
@@ -104,33 +107,40 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def validate_readings(frame: pd.DataFrame, feed: Feed, path: Path) -> None:
-    """Check an adapter's readings against the canonical schema.
+def validate_readings(table: pa.Table, feed: Feed, path: Path) -> None:
+    """Check an adapter's readings (Arrow, ``READING_TABLE_SCHEMA``) against the canonical
+    vocabulary: no missing required field, known parameters, periods and flags, the feed's
+    own source id.
 
     Raises
     ------
     ValueError
         naming the file, the source row and the field of the first bad reading.
     """
-    if frame.empty:
-        return
-    missing = [c for c in READING_SCHEMA.names if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: adapter {feed.adapter!r} returned readings without "
-                         f"columns {missing}")
-    checks: list[tuple[str, pd.Series, str]] = [
-        (f.name, frame[f.name].isna(), "is missing") for f in READING_SCHEMA if not f.nullable]
-    checks += [
-        ("parameter", ~frame["parameter"].isin(PARAMETERS), "is not a canonical parameter"),
-        ("period", ~frame["period"].isin(PERIODS), "is not a known averaging period"),
-        ("flag", ~frame["flag"].isin([f.value for f in Flag]), "is not a QC flag"),
-        ("source", frame["source"] != feed.id, f"is not the feed id {feed.id!r}"),
-    ]
-    for column, bad, problem in checks:
-        if bad.any():
-            row = frame.iloc[int(bad.to_numpy().argmax())]
-            raise ValueError(f"{path}: row {row['source_row']}: field {column!r} "
-                             f"{problem} (value {row[column]!r})")
+    allowed: dict[str, tuple[set[str], str]] = {
+        "parameter": (set(PARAMETERS), "is not a canonical parameter"),
+        "period": (set(PERIODS), "is not a known averaging period"),
+        "flag": ({f.value for f in Flag}, "is not a QC flag"),
+        "source": ({feed.id}, f"is not the feed id {feed.id!r}"),
+    }
+    for spec in READING_SCHEMA:
+        column = table[spec.name]
+        if not spec.nullable and column.null_count:
+            _bad_row(table, pc.is_null(column), spec.name, "is missing", path)
+        if spec.name in allowed:
+            values, problem = allowed[spec.name]
+            present = set(pc.unique(plain_values(column)).to_pylist())
+            if not present <= values:
+                bad = pc.invert(pc.is_in(plain_values(column), value_set=pa.array(
+                    sorted(values))))
+                _bad_row(table, bad, spec.name, problem, path)
+
+
+def _bad_row(table: pa.Table, bad: pa.ChunkedArray, column: str, problem: str,
+             path: Path) -> None:
+    row = table.filter(bad).slice(0, 1).to_pylist()[0]
+    raise ValueError(f"{path}: row {row['source_row']}: field {column!r} {problem} "
+                     f"(value {row[column]!r})")
 
 
 class _BatchWriter:
@@ -146,7 +156,7 @@ class _BatchWriter:
         self.files.append(ingested)
         if not stations.empty:
             self.stations.append(stations)
-        self.pending += len(ingested.readings)
+        self.pending += ingested.readings.num_rows
         if self.pending >= self.limit:
             self.flush()
 
@@ -173,7 +183,12 @@ def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFra
 
 def _read_file(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     result = adapter_for(feed)(path, feed, ctx).check()
-    validate_readings(result.readings, feed, path)
+    try:
+        table = result.table
+    except KeyError as exc:
+        raise ValueError(f"{path}: adapter {feed.adapter!r} returned readings without "
+                         f"column {exc}") from None
+    validate_readings(table, feed, path)
     bad_source = result.quarantine["source"] != feed.id
     if bad_source.any():
         raise ValueError(f"{path}: quarantine rows must have source {feed.id!r}, "
@@ -188,15 +203,17 @@ def read_for_commit(path: Path, sha256: str, feed: Feed, ctx: IngestContext
     Used by :func:`run_ingest` and by the dask workers of :mod:`ingest.backfill`.
     """
     result = _read_file(path, feed, ctx)
+    table = result.table
     entry = LedgerEntry(
         feed=feed.id, path=str(path), sha256=sha256, size=path.stat().st_size,
         records=result.records, stored=result.stored_records,
         quarantined=result.quarantined_records, duplicates=result.duplicates,
-        readings=len(result.readings))
-    ingested = IngestedFile(entry, result.readings, result.quarantine)
+        readings=table.num_rows)
+    ingested = IngestedFile(entry, table if result.unique_keys else last_per_key(table),
+                            result.quarantine)
     discovered = result.stations.reindex(columns=STATION_COLUMNS)
     known = pd.concat([discovered["station_id"], ctx.stations["station_id"]])
-    unlisted = unlisted_stations(result.readings, known, feed)
+    unlisted = unlisted_stations(table, known, feed)
     stations = pd.concat([discovered, unlisted], ignore_index=True) if len(unlisted) else discovered
     return ingested, with_regions(stations, ctx.config, feed.region)
 
@@ -252,7 +269,7 @@ def _ingest_feed(feed: Feed, store: Store, ctx: IngestContext, writer: _BatchWri
             counts.files_skipped += 1
             continue
         ingested, discovered = read_for_commit(path, sha, feed, ctx)
-        ctx.history = stuck_history(ingested.readings, ctx.history, keep)
+        ctx.history = stuck_history(run_readings(ingested.readings), ctx.history, keep)
         updates = station_updates(ctx.stations, discovered)
         ctx.stations = _known_stations(ctx.stations, updates)
         writer.add(ingested, updates)

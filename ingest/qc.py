@@ -79,7 +79,6 @@ STUCK_FLOORS: dict[str, float] = {
 }
 
 _SEVERITY = {Flag.VALID.value: 0, Flag.SUSPECT.value: 1, Flag.INVALID.value: 2}
-_BY_SEVERITY = [Flag.VALID.value, Flag.SUSPECT.value, Flag.INVALID.value]
 _PH_SCALE = (0.0, 14.0)
 
 
@@ -256,6 +255,14 @@ def pm25_gt_pm10_mask(readings: pd.DataFrame) -> np.ndarray:
 RUN_COLUMNS: list[str] = ["station_id", "parameter", "source", "period", "time", "value"]
 
 
+def run_readings(table: pa.Table) -> pd.DataFrame:
+    """The readings of an Arrow table (canonical columns) that the ``stuck`` check may look
+    at (hourly pollutant readings), as the frame :func:`stuck_history` takes."""
+    hourly = pc.and_(pc.equal(table["period"], "1h"),
+                     pc.is_in(table["parameter"], value_set=pa.array(list(STUCK_FLOORS))))
+    return table.filter(hourly).select(RUN_COLUMNS).to_pandas()
+
+
 def _stuck_eligible(frame: pd.DataFrame) -> np.ndarray:
     """Hourly readings of a pollutant in :data:`STUCK_FLOORS`, at or above its floor."""
     codes, names = _codes(frame["parameter"])
@@ -369,6 +376,51 @@ def stuck_history(readings: pd.DataFrame, history: pd.DataFrame | None = None,
     return both.iloc[order[wanted]].reset_index(drop=True)
 
 
+def range_checks(values: np.ndarray, param_names: np.ndarray, param_codes: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """The checks of a value against its parameter's ranges: ``negative``, ``implausible``,
+    ``ph_range`` (masks aligned with ``values``; ``param_codes`` index ``param_names``,
+    -1 for none)."""
+    bounds = np.array([PARAMETERS[p].plausible if p in PARAMETERS else (np.nan, np.nan)
+                       for p in param_names] + [(np.nan, np.nan)], dtype="float64")
+    low, high = bounds[param_codes, 0], bounds[param_codes, 1]
+    is_ph = np.append(np.asarray(param_names) == "ph", False)[param_codes]
+    has_value = ~np.isnan(values)
+    negative = has_value & (values < 0) & (low >= 0)
+    outside = has_value & ((values < low) | (values > high))
+    return {
+        "negative": negative & ~is_ph,
+        "implausible": outside & ~negative & ~is_ph,
+        "ph_range": is_ph & has_value & ((values < _PH_SCALE[0]) | (values > _PH_SCALE[1])),
+    }
+
+
+def reason_severity(reasons: np.ndarray) -> np.ndarray:
+    """Severity (0 valid, 1 suspect, 2 invalid) of each ``;``-joined reason (None: 0)."""
+    present = pd.notna(reasons)
+    severity = np.zeros(len(reasons), dtype="int8")
+    if present.any():
+        codes, texts = pd.factorize(reasons[present])
+        severity[present] = np.array([_reason_severity(t) for t in texts], dtype="int8")[codes]
+    return severity
+
+
+def add_checks(severity: np.ndarray, reasons: np.ndarray, checks: dict[str, np.ndarray]
+               ) -> None:
+    """Raise ``severity`` (0 valid, 1 suspect, 2 invalid) and append each failed check's
+    reason code to ``reasons`` (``;``-joined, None for none), in place, in ``checks`` order."""
+    for code, mask in checks.items():
+        if not mask.any():
+            continue
+        severity[mask] = np.maximum(severity[mask], _SEVERITY[REASON_FLAGS[code].value])
+        current = pd.Series(reasons[mask], dtype=object)
+        reasons[mask] = (current + ";" + code).fillna(code).to_numpy(dtype=object)
+
+
+#: Flags by severity (the codes :func:`add_checks` works with).
+FLAGS_BY_SEVERITY: list[str] = [Flag.VALID.value, Flag.SUSPECT.value, Flag.INVALID.value]
+
+
 def apply_qc(
     readings: pd.DataFrame,
     *,
@@ -401,33 +453,17 @@ def apply_qc(
         return out
     values = out["value"].to_numpy(dtype="float64", na_value=np.nan)
     param_codes, param_names = _codes(out["parameter"])
-    bounds = np.array([PARAMETERS[p].plausible if p in PARAMETERS else (np.nan, np.nan)
-                       for p in param_names] + [(np.nan, np.nan)], dtype="float64")
-    low, high = bounds[param_codes, 0], bounds[param_codes, 1]
     reason_codes, reason_texts = _reason_codes(out["flag_reason"])
-    is_ph = np.append(param_names == "ph", False)[param_codes]
-    has_value = ~np.isnan(values)
-    negative = has_value & (values < 0) & (low >= 0)
-    outside = has_value & ((values < low) | (values > high))
-    checks: dict[str, np.ndarray] = {
-        "missing": ~has_value & (reason_codes < 0),
-        "negative": negative & ~is_ph,
-        "implausible": outside & ~negative & ~is_ph,
-        "ph_range": is_ph & has_value & ((values < _PH_SCALE[0]) | (values > _PH_SCALE[1])),
-        "pm25_gt_pm10": pm25_gt_pm10_mask(out),
-        "stuck": stuck_mask(out, stuck_hours, history),
-    }
+    checks = {"missing": np.isnan(values) & (reason_codes < 0),
+              **range_checks(values, param_names, param_codes),
+              "pm25_gt_pm10": pm25_gt_pm10_mask(out),
+              "stuck": stuck_mask(out, stuck_hours, history)}
     flag_codes, flag_names = _codes(out["flag"])
     flag_rank = np.array([_SEVERITY.get(f, 0) for f in flag_names] + [0], dtype="int8")
     text_rank = np.array([_reason_severity(t) for t in reason_texts] + [0], dtype="int8")
     severity = np.maximum(flag_rank[flag_codes], text_rank[reason_codes])
     reasons = np.append(reason_texts, None)[reason_codes]
-    for code, mask in checks.items():
-        if not mask.any():
-            continue
-        severity[mask] = np.maximum(severity[mask], _SEVERITY[REASON_FLAGS[code].value])
-        current = pd.Series(reasons[mask], dtype=object)
-        reasons[mask] = (current + ";" + code).fillna(code).to_numpy(dtype=object)
-    out["flag"] = pd.Categorical.from_codes(severity, categories=_BY_SEVERITY)
+    add_checks(severity, reasons, checks)
+    out["flag"] = pd.Categorical.from_codes(severity, categories=FLAGS_BY_SEVERITY)
     out["flag_reason"] = pd.Series(reasons, index=out.index, dtype=object)
     return out

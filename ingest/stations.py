@@ -11,9 +11,11 @@ A station's ``region`` comes from the adapter, else from its city
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from monitor.config import AppConfig, Feed
-from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium
+from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium, plain_values
 
 #: Reference station list loaded into the station table at the start of every run.
 REFERENCE_STATIONS_FILE = "stations_cn.csv"
@@ -35,16 +37,18 @@ def with_regions(stations: pd.DataFrame, config: AppConfig,
     return frame.assign(region=region)
 
 
-def unlisted_stations(readings: pd.DataFrame, listed: pd.Series, feed: Feed) -> pd.DataFrame:
-    """Minimal station rows for the stations of ``readings`` whose ids are not ``listed``.
+def unlisted_stations(readings: pa.Table, listed: pd.Series, feed: Feed) -> pd.DataFrame:
+    """Minimal station rows for the stations of ``readings`` (Arrow, canonical columns)
+    whose ids are not ``listed``.
 
     So that every reading's station is in the station table: ``medium`` is water if
     the station has a water parameter, else air; ``source`` is the feed.
     """
-    ids = pd.Series(readings["station_id"].unique())
-    if readings.empty or ids.isin(listed).all():
+    ids = pc.unique(plain_values(readings["station_id"])).to_pandas()
+    if readings.num_rows == 0 or ids.isin(listed).all():
         return pd.DataFrame(columns=STATION_COLUMNS)
-    pairs = readings[["station_id", "parameter"]].drop_duplicates()
+    pairs = (readings.select(["station_id", "parameter"]).to_pandas()
+             .astype(object).drop_duplicates())
     pairs = pairs[~pairs["station_id"].isin(listed)]
     water = pairs["parameter"].map(lambda p: PARAMETERS[p].medium == Medium.WATER)
     per_station = water.groupby(pairs["station_id"].astype(str)).any()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.base import FileResult, IngestContext
-from ingest.harmonize import NativeName, local_to_utc
+from ingest.harmonize import NativeName
 from ingest.long_readings import ValueColumn, melt_readings
 from ingest.qc import apply_qc, combined_key
+from ingest.tabular_arrow import long_readings_table
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
+from ingest.tabular_times import parse_local_times
 from ingest.tabular_values import (
     QuarantineBuilder,
     coded,
@@ -55,54 +57,31 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TabularResult:
-    """A file's :class:`FileResult` and the rows as read, for metadata an adapter collects.
-
-    ``frame.loc[keep]`` are the rows that produced readings; ``station`` (long layout)
-    holds each row's station id, aligned with ``frame``.
-    """
+    """A file's :class:`FileResult` and its accepted rows, for metadata an adapter collects."""
 
     result: FileResult
-    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
-    keep: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-    station: pd.Series | None = None
+    loaded: LoadedFile | None = None
+    #: Rows that produced readings (None: all of them).
+    keep: np.ndarray | None = None
+    #: Each row's station id (long layout), aligned with the rows as read.
+    station: pd.Series | pa.DictionaryArray | None = None
+
+    def accepted(self, columns: list[str]) -> pd.DataFrame | None:
+        """``columns`` of the rows that produced readings, with their ``station_id``
+        (None when the file had no rows or the layout has no station column)."""
+        if self.loaded is None or self.station is None:
+            return None
+        if self.keep is None and self.loaded.table is not None:
+            frame = self.loaded.table.select(columns).to_pandas()
+            return frame.assign(station_id=self.station.dictionary_decode().to_pandas())
+        keep = np.ones(len(self.loaded.lines), dtype=bool) if self.keep is None else self.keep
+        return self.loaded.frame.loc[keep, columns].assign(
+            station_id=pd.Series(self.station).astype(object).to_numpy()[keep])
 
 
 def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     text = frame[columns].astype("string").fillna("")
     return text.agg(" ".join, axis=1) if len(columns) > 1 else text[columns[0]]
-
-
-def _parse_distinct(text: pd.Series, fmt: str | None, timezone: str | None) -> pd.Series:
-    """Each distinct text parsed once (an hourly file has one timepoint), in UTC if a
-    ``timezone`` is given, else naive local."""
-    codes, uniques = pd.factorize(text)
-    parsed = pd.to_datetime(pd.Series(uniques, dtype="string").str.strip(),
-                            format=fmt or "ISO8601", errors="coerce")
-    if timezone is not None:
-        parsed = local_to_utc(parsed, timezone).dt.tz_localize(None)
-    stamps = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    result = pd.Series(stamps[codes], index=text.index)
-    return result.dt.tz_localize("UTC") if timezone is not None else result
-
-
-def parse_local_times(frame: pd.DataFrame, opts: TabularOptions, timezone: str) -> pd.Series:
-    """UTC time of each row (NaT where the local timestamp cannot be read).
-
-    Hours may run 0-24 (24 is midnight ending the day); fractional hours are invalid.
-    """
-    spec = opts.time
-    if spec.column is not None:
-        return _parse_distinct(frame[spec.column], spec.format, timezone)
-    if spec.date is not None:
-        day = _parse_distinct(frame[spec.date], spec.format, None)
-    else:
-        parts = {k: pd.to_numeric(frame[getattr(spec, k)], errors="coerce")
-                 for k in ("year", "month", "day")}
-        day = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
-    hour = (pd.to_numeric(frame[spec.hour], errors="coerce") if spec.hour is not None
-            else pd.Series(0.0, index=frame.index))
-    whole = hour.where((hour % 1 == 0) & (hour >= 0) & (hour <= 24))
-    return local_to_utc(day + pd.to_timedelta(whole, unit="h"), timezone)
 
 
 def _prefixed(prefix: str, native: pd.Series) -> pd.Series:
@@ -226,8 +205,8 @@ def _times(rows: _Rows, timezone: str) -> pd.Series:
     return times
 
 
-def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
-          opts: TabularOptions) -> tuple[pd.DataFrame, _Rows, pd.Series | None]:
+def _value_columns(loaded: LoadedFile, opts: TabularOptions) -> dict[str, NativeName]:
+    """The long layout's value columns: native header -> canonical (parameter, period)."""
     natives: dict[str, NativeName] = {}
     for column in loaded.header:
         name = opts.value_column(column)
@@ -236,6 +215,28 @@ def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
     if not natives:
         raise LayoutError("unknown layout: no value columns recognised in header "
                           f"({_header_text(loaded.header)})")
+    return natives
+
+
+def _long_arrow(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
+                opts: TabularOptions) -> TabularResult | None:
+    """The fast path (:mod:`ingest.tabular_arrow`) for a well-formed long file, else None."""
+    if loaded.table is None or loaded.rejected:
+        return None
+    natives = _value_columns(loaded, opts)
+    readings = long_readings_table(loaded.table, loaded.lines, natives, opts, source=feed.id,
+                                   path=path, timezone=feed.timezone, history=ctx.history)
+    if readings is None:
+        return None
+    result = FileResult(path=path, records=loaded.data_lines, readings=readings,
+                        notes=loaded.notes, unique_keys=True)
+    station = readings["station_id"].chunk(0).slice(0, loaded.table.num_rows)
+    return TabularResult(result, loaded, None, station if opts.station is None else None)
+
+
+def _long(loaded: LoadedFile, path: Path, feed: Feed, ctx: IngestContext,
+          opts: TabularOptions) -> tuple[pd.DataFrame, _Rows, pd.Series | None]:
+    natives = _value_columns(loaded, opts)
     rows = _Rows(loaded, path, feed, opts, cells_per_row=1)
     frame = rows.frame
     if opts.station is not None:
@@ -373,6 +374,9 @@ def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
             log.info("%s: %s", path, "; ".join(loaded.notes))
             return TabularResult(FileResult(path=path, records=0, notes=loaded.notes))
         _check_layout(loaded, opts)
+        fast = _long_arrow(loaded, path, feed, ctx, opts) if opts.layout == "long" else None
+        if fast is not None:
+            return fast
         build = _long if opts.layout == "long" else _wide
         readings, rows, station = build(loaded, path, feed, ctx, opts)
     except LayoutError as exc:
@@ -385,7 +389,7 @@ def read_tabular(path: Path, feed: Feed, ctx: IngestContext,
                         notes=loaded.notes)
     for note in loaded.notes:
         log.info("%s: %s", path, note)
-    return TabularResult(result, rows.frame, rows.keep, station)
+    return TabularResult(result, loaded, rows.keep, station)
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:

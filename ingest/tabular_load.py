@@ -35,24 +35,35 @@ class Rejected:
 
 @dataclass
 class LoadedFile:
-    """The data rows of a file and the lines refused on the way."""
+    """The data rows of a file and the lines refused on the way.
+
+    Give ``table`` (the rows as pyarrow read them) or ``rows`` (a frame, from the
+    line-level path); :attr:`frame` is the rows as a frame either way, converted from the
+    table only when first asked for.
+    """
 
     #: Header names, in file order.
     header: list[str]
-    #: One row per good data line; values typed by pyarrow or left as text.
-    frame: pd.DataFrame
-    #: 1-based line number of each row of ``frame``.
+    #: 1-based line number of each data row.
     lines: np.ndarray
-    #: The rows as pyarrow read them, aligned with ``frame`` (None after the line path).
+    #: The rows as pyarrow read them (None after the line path).
     table: pa.Table | None = None
+    rows: pd.DataFrame | None = None
     rejected: list[Rejected] = field(default_factory=list)
     #: Human-readable notes (empty file, fallback to the line-level path ...).
     notes: list[str] = field(default_factory=list)
 
     @property
+    def frame(self) -> pd.DataFrame:
+        """One row per good data line; values typed by pyarrow or left as text."""
+        if self.rows is None:
+            self.rows = self.table.to_pandas() if self.table is not None else pd.DataFrame()
+        return self.rows
+
+    @property
     def data_lines(self) -> int:
         """Data lines seen (good + rejected), the record count of a long file."""
-        return len(self.frame) + len(self.rejected)
+        return len(self.lines) + len(self.rejected)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -147,7 +158,7 @@ def _fast(raw: bytes, encoding: str, delimiter: str, header_row: int,
     if table.num_rows and pc.any(pc.equal(first, header[0])).as_py():
         return None  # repeated header line: let the line path name it
     lines = np.arange(header_row + 1, header_row + 1 + table.num_rows, dtype="int64")
-    return LoadedFile(header=header, frame=table.to_pandas(), lines=lines, table=table)
+    return LoadedFile(header=header, lines=lines, table=table)
 
 
 def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
@@ -193,7 +204,7 @@ def _slow(raw: bytes, encoding: str, delimiter: str, header_row: int,
             lines.append(number)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame = frame.where(~frame.isin(missing), None)
-    return LoadedFile(header=header, frame=frame, lines=np.asarray(lines, dtype="int64"),
+    return LoadedFile(header=header, lines=np.asarray(lines, dtype="int64"), rows=frame,
                       rejected=rejected)
 
 
@@ -226,7 +237,7 @@ def load_delimited(raw: bytes, encoding: str, delimiter: str = ",", header_row: 
     """
     markers = list(missing if missing is not None else ["", "NA"])
     if not raw.strip():
-        return LoadedFile(header=[], frame=pd.DataFrame(), lines=np.empty(0, dtype="int64"),
+        return LoadedFile(header=[], lines=np.empty(0, dtype="int64"), rows=pd.DataFrame(),
                           notes=["empty file: no records"])
     if _line_count(raw) < header_row:
         raise LayoutError(f"file has fewer lines than header_row = {header_row}")
@@ -234,6 +245,6 @@ def load_delimited(raw: bytes, encoding: str, delimiter: str = ",", header_row: 
     if loaded is None:
         loaded = _slow(raw, encoding, delimiter, header_row, markers)
         loaded.notes.append(f"read line by line ({len(loaded.rejected)} lines refused)")
-    if loaded.frame.empty and not loaded.rejected:
+    if len(loaded.lines) == 0 and not loaded.rejected:
         loaded.notes.append("header only: no records")
     return loaded

@@ -6,7 +6,8 @@ Layout under the readings root (a local folder or any fsspec URL, e.g. ``memory:
     feed=<feed id>/month=<YYYY-MM>/part-<YYYY-MM-DD>.parquet  (day layout)
     feed=<feed id>/month=<YYYY-MM>/part-<YYYY-MM>.parquet     (month layout)
 
-Every file holds exactly the columns of :data:`monitor.schema.READING_SCHEMA`
+Every file holds exactly the columns of :data:`monitor.schema.READING_SCHEMA`, the
+text columns dictionary-encoded (:data:`monitor.schema.READING_TABLE_SCHEMA`)
 (``feed`` and ``month`` exist only as directory names, so pyarrow.dataset and
 dask.dataframe.read_parquet read the root as it is).  Parquet has no second
 resolution, so ``time`` is stored as milliseconds; :func:`open_dataset` casts it
@@ -37,13 +38,14 @@ import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from monitor.crashpoints import hold_point
-from monitor.schema import READING_KEY, READING_SCHEMA
+from monitor.schema import READING_KEY, READING_SCHEMA, plain_values, reading_table
 
 #: Partition fields (directory names), in order.
 PARTITION_SCHEMA = pa.schema([pa.field("feed", pa.string()), pa.field("month", pa.string())])
@@ -132,9 +134,10 @@ class ReadingPartitions:
     def upsert(self, readings: pa.Table) -> int:
         """Merge ``readings`` into the dataset; a new value supersedes the stored one per key.
 
-        ``readings`` must follow :data:`READING_SCHEMA` and hold each key at most once.
-        Each touched file is read, anti-joined on ``READING_KEY`` with the new
-        readings, concatenated with them and atomically replaced.
+        ``readings`` must follow :data:`READING_SCHEMA` (text columns may be
+        dictionary-encoded, :data:`READING_TABLE_SCHEMA`) and hold each key at most once.
+        Each touched file is read, the stored readings whose key comes again are dropped,
+        the new ones appended, and the file atomically replaced.
 
         Returns
         -------
@@ -143,10 +146,13 @@ class ReadingPartitions:
         """
         if readings.num_rows == 0:
             return 0
+        readings = reading_table(readings).unify_dictionaries()
         days = readings["time"].cast(pa.int64()).to_numpy() // _SECONDS_PER_DAY
-        sources = pd.Series(readings["source"].to_numpy())
+        sources = readings["source"].combine_chunks()
+        codes = sources.indices.to_numpy(zero_copy_only=False)
         rewritten = 0
-        for source, rows in sources.groupby(sources, sort=True).indices.items():
+        for code in np.unique(codes):
+            source, rows = sources.dictionary[code].as_py(), np.flatnonzero(codes == code)
             unit = "D" if self._layout_for(source, days[rows]) == "day" else "M"
             periods = days[rows].astype("datetime64[D]").astype(f"datetime64[{unit}]")
             for period, within in pd.Series(periods).groupby(periods, sort=True).indices.items():
@@ -157,9 +163,8 @@ class ReadingPartitions:
 
     def _merge_file(self, path: str, new: pa.Table) -> None:
         if self.fs.exists(path):
-            old = pq.read_table(path, filesystem=self.arrow_filesystem).cast(READING_SCHEMA)
-            kept = old.join(new.select(READING_KEY), keys=READING_KEY, join_type="left anti")
-            merged = pa.concat_tables([kept.select(READING_SCHEMA.names).cast(READING_SCHEMA), new])
+            old = reading_table(pq.read_table(path, filesystem=self.arrow_filesystem))
+            merged = pa.concat_tables([superseded_removed(old, new), new])
         else:
             merged = new
         self._write_atomic(merged, path)
@@ -170,7 +175,10 @@ class ReadingPartitions:
         temp = posixpath.join(
             folder, f"{_TEMP_PREFIX}{posixpath.basename(path)}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
         with self.fs.open(temp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+            # one dictionary per column, statistics where readers prune on them (time): the
+            # text columns' statistics cost more to compute than the rest of the write
+            pq.write_table(table.unify_dictionaries(), fh, compression="zstd",
+                           write_statistics=["time"])
             fh.flush()
             _fsync(fh)
         hold_point("temp")
@@ -193,3 +201,25 @@ def _fsync_directory(folder: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def superseded_removed(old: pa.Table, new: pa.Table) -> pa.Table:
+    """The rows of ``old`` whose :data:`READING_KEY` does not come again in ``new``.
+
+    Only the old rows at a time that ``new`` has can be superseded; the others are kept
+    without comparing keys (the common case of appending new hours).
+    """
+    times = pc.unique(new["time"])
+    at_new_times = pc.is_in(old["time"], value_set=times)
+    if not pc.any(at_new_times).as_py():
+        return old
+    positions = np.flatnonzero(at_new_times.to_numpy(zero_copy_only=False))
+    candidates = old.take(positions)
+    keys = list(READING_KEY)
+    plain = pa.table({c: plain_values(candidates[c]) for c in keys}).append_column(
+        "_row", pa.array(positions))
+    incoming = pa.table({c: plain_values(new[c]) for c in keys})
+    survivors = plain.join(incoming, keys=keys, join_type="left anti")["_row"]
+    keep = ~at_new_times.to_numpy(zero_copy_only=False)
+    keep[survivors.to_numpy()] = True  # the stored order is kept (same bytes every run)
+    return old.filter(pa.array(keep))

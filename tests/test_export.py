@@ -28,7 +28,7 @@ from monitor.export import (
     software_version,
 )
 from monitor.ledger import LedgerEntry
-from monitor.schema import PARAMETERS, PERIODS, READING_COLUMNS
+from monitor.schema import PARAMETERS, PERIODS, READING_COLUMNS, reading_table
 from monitor.store import IngestedFile, Store
 
 #: Columns a gridded (NetCDF/Zarr) export gives back.
@@ -296,7 +296,7 @@ def test_gridded_export_keeps_the_best_flagged_of_overlapping_feeds(
     provincial = national.assign(source="provincial", value=national["value"] + 1,
                                  flag=np.where(first_hour, "valid", "invalid"))
     files = [IngestedFile(LedgerEntry(feed, f"{feed}.csv", feed * 4, 1, len(frame), len(frame),
-                                      0, 0, len(frame)), frame, pd.DataFrame())
+                                      0, 0, len(frame)), reading_table(frame), pd.DataFrame())
              for feed, frame in ((FEED, national), ("provincial", provincial))]
     store.commit_batch(files, stations.iloc[:0])
     export(store, Selection(flags=None), "netcdf", tmp_path / "two.nc")

@@ -12,6 +12,7 @@ from fixture_feed import FEED, PROJECT, hour_rows, make_config, write_feed_file
 
 from ingest.base import AccountingError
 from ingest.pipeline import FeedCounts, run_ingest, validate_readings
+from monitor.schema import reading_table
 from monitor.store import Store
 
 DAY1 = [f"2026-03-03T{h:02d}:00Z" for h in range(0, 6)]
@@ -134,9 +135,10 @@ def test_bad_readings_from_an_adapter_are_named_by_file_row_and_field(tmp_path: 
         "unit": ["ug/m3"] * 2, "flag": ["valid"] * 2, "flag_reason": [None, None],
         "source": [FEED] * 2, "source_file": ["x.csv"] * 2, "source_row": [7, 8]})
     with pytest.raises(ValueError, match=r"x\.csv: row 8: field 'parameter' is not a canonical"):
-        validate_readings(frame, feed, Path("x.csv"))
+        validate_readings(reading_table(frame), feed, Path("x.csv"))
     with pytest.raises(ValueError, match=r"row 7: field 'station_id' is missing"):
-        validate_readings(frame.assign(station_id=[None, "fx:A"]), feed, Path("x.csv"))
+        validate_readings(reading_table(frame.assign(station_id=[None, "fx:A"])), feed,
+                          Path("x.csv"))
 
 
 def test_reference_station_list_is_loaded_before_the_adapters_run(tmp_path: Path) -> None:

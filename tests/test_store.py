@@ -18,7 +18,12 @@ from fixture_feed import CITIES, FEED, hour_rows, make_config, write_feed_file
 from ingest.pipeline import run_ingest
 from monitor.config import AppConfig
 from monitor.ledger import LEDGER_COLUMNS
-from monitor.schema import QUARANTINE_COLUMNS, READING_COLUMNS, READING_SCHEMA
+from monitor.schema import (
+    QUARANTINE_COLUMNS,
+    READING_COLUMNS,
+    READING_SCHEMA,
+    READING_TABLE_SCHEMA,
+)
 from monitor.store import Store
 
 #: Four UTC hours crossing a day and a month boundary.
@@ -102,10 +107,13 @@ def test_files_follow_the_canonical_schema_and_are_readable_by_pyarrow_and_dask(
                      f"feed={FEED}/month=2026-04/part-2026-04-01.parquet"]
     assert store.partitions.layout(FEED) == "day"
     schema = pq.read_schema(root / files[0])
-    assert schema.names == READING_SCHEMA.names
-    for name in READING_SCHEMA.names:
+    assert schema.names == READING_TABLE_SCHEMA.names
+    for name in READING_TABLE_SCHEMA.names:
         if name != "time":  # Parquet has no second resolution: stored as ms, same instant
-            assert schema.field(name).type == READING_SCHEMA.field(name).type
+            assert schema.field(name).type == READING_TABLE_SCHEMA.field(name).type
+    # read as the canonical schema: the dictionary encoding is a storage detail
+    assert store.partitions.open_dataset().to_table().schema.field("station_id").type == (
+        READING_SCHEMA.field("station_id").type)
     total = len(store.readings(flags=None))
     assert ds.dataset(root, partitioning="hive").count_rows() == total
     frame = dd.read_parquet(str(root)).compute()
