@@ -11,23 +11,26 @@ ingest of the same files therefore leave the same store, in either order.
 How it scales
 -------------
 The archive is cut into batches of ``files_per_batch`` files (in sorted path order).
-For each batch, dask tasks first hash the files (so already-ingested files are never
-parsed), then run the adapter on the new ones, one file per task.  The client then
-commits the batch to the store (one Parquet merge per touched day file, then the
-ledger in one transaction) in a background thread while the workers read the next
-batch.  At any time the client holds at most two batches and each worker one file,
-so peak memory depends on the batch size and on the size of one day of readings,
-not on the number of files.
+For each batch, one dask task per file hashes it and, unless the ledger holds that
+content (already-ingested files are never parsed), runs the feed's adapter on it.
+Well-formed long files take the Arrow fast path (:mod:`ingest.tabular_arrow`), whose
+work happens in pyarrow and numpy with the GIL released, so threads use every core.
+The client merges the batch's station metadata once, then commits the batch to the
+store (one Parquet merge per touched day file, then the ledger in one transaction) in
+a background thread while the tasks read the next batch.  At any time at most two
+batches are in memory, so peak memory depends on the batch size and on the size of
+one day of readings, not on the number of files.
 
 Where the tasks run
 -------------------
-``scheduler`` is ``"synchronous"`` (one process, for tests and debugging) or a
-``distributed.Client``.  Without ``--dask-scheduler`` the CLI starts a
-``LocalCluster`` with one single-threaded worker process per core; with
-``--dask-scheduler tcp://HOST:PORT`` (or ``$JOINTWATCH_DASK_SCHEDULER``) it connects
-to an existing cluster, whose workers must be able to read the archive paths (a
-shared filesystem) and import jointwatch.  The result does not depend on where the
-tasks ran: the batches, their order and the commits are decided on the client.
+``scheduler`` is ``"synchronous"`` (one thread, for tests and debugging),
+``"threads"`` (dask's threaded scheduler, one thread per core: what the CLI uses
+without ``--dask-scheduler``) or a ``distributed.Client``: with ``--dask-scheduler
+tcp://HOST:PORT`` (or ``$JOINTWATCH_DASK_SCHEDULER``) the CLI connects to an
+existing dask.distributed cluster, whose workers must be able to read the archive
+paths (a shared filesystem) and import jointwatch; the readings come back to the
+client, which writes the store.  The result does not depend on where the tasks ran:
+the batches, their order and the commits are decided on the client.
 """
 
 from __future__ import annotations
@@ -40,33 +43,34 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dask
 import pandas as pd
-from dask.delayed import Delayed
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from ingest.base import IngestContext
 from ingest.pipeline import (
     FeedCounts,
     IngestSummary,
-    _known_stations,
     file_sha256,
+    known_stations,
     read_for_commit,
+    stations_brought,
 )
 from ingest.stations import load_reference_stations, station_updates
-from monitor.config import AppConfig
-from monitor.schema import STATION_COLUMNS
+from monitor.config import AppConfig, Feed
+from monitor.ledger import FeedLedger
 from monitor.store import IngestedFile, Store
 
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the dask.distributed scheduler (read by the CLI only).
 SCHEDULER_ENV = "JOINTWATCH_DASK_SCHEDULER"
-#: Files harmonized and committed together: bounds the client's memory.
-DEFAULT_FILES_PER_BATCH = 16
+#: Files harmonized and committed together: bounds the memory (two days of hourly files).
+DEFAULT_FILES_PER_BATCH = 48
 
+#: ``"synchronous"`` (one thread), ``"threads"`` (a thread per core) or a dask.distributed
+#: client.
 Scheduler = str | Client
 
 
@@ -99,12 +103,22 @@ def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
         yield items[start:start + size]
 
 
+def harmonize_file(path: Path, feed: Feed, ctx: IngestContext, ledger: FeedLedger
+                   ) -> tuple[IngestedFile, pd.DataFrame] | None:
+    """One task: hash the file and, unless the ledger holds its content, read it
+    (:func:`ingest.pipeline.read_for_commit`); None for a file already ingested."""
+    sha = file_sha256(path)
+    if ledger.already_ingested(str(path), sha):
+        return None
+    return read_for_commit(path, sha, feed, ctx)
+
+
 class _Backfill:
     """One backfill run: the client's state between batches and the commit thread.
 
     The ledger is read once at the start, as :func:`ingest.pipeline.run_ingest` does.
     Commits run in one background thread, in batch order, so the store writes batch
-    *k* while the workers read batch *k + 1*; at most two batches are in memory.
+    *k* while the tasks read batch *k + 1*; at most two batches are in memory.
     """
 
     def __init__(self, config: AppConfig, store: Store, feed_id: str,
@@ -113,39 +127,35 @@ class _Backfill:
         self.feed = config.feeds[feed_id]
         self.ledger = store.feed_ledger(feed_id)
         self.stations = store.stations()
+        self.context = IngestContext(config=config, stations=self.stations)
         self.counts = FeedCounts()
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill")
         self._pending: Future[int] | None = None
 
-    def _compute(self, tasks: list[Delayed]) -> tuple[Any, ...]:
-        return dask.compute(*tasks, scheduler=self.scheduler)
-
     def harmonize(self, batch: Sequence[Path]) -> None:
-        """Hash the batch, read the files not yet ingested, and queue their commit."""
-        hashes = self._compute([dask.delayed(file_sha256, pure=True)(p) for p in batch])
-        todo = [(p, h) for p, h in zip(batch, hashes, strict=True)
-                if not self.ledger.already_ingested(str(p), h)]
-        self.counts.files_skipped += len(batch) - len(todo)
-        if not todo:
+        """Read the batch's files not yet ingested, and queue their commit."""
+        task = dask.delayed(harmonize_file, pure=True)
+        feed, ctx, ledger = (dask.delayed(x, pure=True) for x in (
+            self.feed, self.context, self.ledger))
+        results = dask.compute(*[task(p, feed, ctx, ledger) for p in batch],
+                               scheduler=self.scheduler)
+        done = [r for r in results if r is not None]
+        self.counts.files_skipped += len(batch) - len(done)
+        if not done:
             return
-        ctx = dask.delayed(IngestContext(config=self.config, stations=self.stations), pure=True)
-        read = dask.delayed(read_for_commit, pure=True)
-        results = self._compute([read(p, h, self.feed, ctx) for p, h in todo])
-        files: list[IngestedFile] = []
-        discovered: list[pd.DataFrame] = []
-        for ingested, stations in results:
-            updates = station_updates(self.stations, stations)
-            self.stations = _known_stations(self.stations, updates)
-            files.append(ingested)
-            discovered.append(updates)
+        files = [ingested for ingested, _ in done]
+        for ingested in files:
             entry = ingested.entry
             self.counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,
                                        quarantined=entry.quarantined,
                                        duplicates=entry.duplicates, files=1,
                                        readings=entry.readings))
-        new_stations = pd.concat(discovered, ignore_index=True).reindex(columns=STATION_COLUMNS)
+        now = IngestContext(config=self.config, stations=self.stations)
+        updates = station_updates(self.stations, stations_brought(
+            files, [stations for _, stations in done], now, self.feed))
+        self.stations = known_stations(self.stations, updates)
         self.wait()
-        self._pending = self._committer.submit(self.store.commit_batch, files, new_stations)
+        self._pending = self._committer.submit(self.store.commit_batch, files, updates)
 
     def wait(self) -> None:
         """Wait for the queued commit (re-raising its error)."""
@@ -210,25 +220,23 @@ def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[
 
 
 @contextmanager
-def dask_client(address: str | None) -> Iterator[Client]:
-    """A client of the cluster at ``address``, or of a new LocalCluster (one worker per core).
+def scheduler_for(address: str | None) -> Iterator[Scheduler]:
+    """Where the tasks run: a client of the dask.distributed cluster at ``address``, or
+    (no address) dask's threaded scheduler with a thread per core.
 
     Raises
     ------
     ValueError
         when the scheduler at ``address`` cannot be reached.
     """
-    if address:
-        try:
-            client = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ValueError(f"cannot reach the dask scheduler at {address}: {exc}") from None
-        with client:
-            yield client
+    if not address:
+        yield "threads"
         return
-    workers = os.cpu_count() or 1
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    with client:
         yield client
 
 
@@ -245,6 +253,6 @@ def backfill_from_args(args: argparse.Namespace, config: AppConfig, store: Store
         raise ValueError(f"unknown feed {feed_id!r}; configured: {', '.join(config.feeds)}")
     files = archive_files(args.backfill)
     address = args.dask_scheduler or os.environ.get(SCHEDULER_ENV)
-    with dask_client(address) as client:
-        log.info("backfill %s: %d files on %s", feed_id, len(files), client)
-        return run_backfill(config, store, feed_id, files, scheduler=client)
+    with scheduler_for(address) as scheduler:
+        log.info("backfill %s: %d files on %s", feed_id, len(files), scheduler)
+        return run_backfill(config, store, feed_id, files, scheduler=scheduler)

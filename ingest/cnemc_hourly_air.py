@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.base import FileResult, IngestContext
 from ingest.tabular import read_tabular
@@ -66,6 +67,11 @@ OPTIONS: dict[str, Any] = {
 
 #: Native columns of station metadata (name, city, position).
 STATION_FIELDS: list[str] = ["positionname", "area", "longitude", "latitude"]
+
+
+#: The last station table built per feed, with what it was built from: hourly files of
+#: one release list the same stations, so most files reuse it (see :func:`read`).
+_LAST_STATIONS: dict[str, tuple[pa.Table, IngestContext, pd.DataFrame, pd.DataFrame]] = {}
 
 
 def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.DataFrame:
@@ -107,6 +113,12 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     """Read one hourly file of the national release into canonical readings and stations."""
     outcome = read_tabular(path, feed, ctx, OPTIONS)
     meta = outcome.accepted(STATION_FIELDS)
-    if meta is not None:
-        outcome.result.stations = station_table(meta, ctx, feed.id)
+    if meta is None:
+        return outcome.result
+    last = _LAST_STATIONS.get(feed.id)
+    if last is not None and last[1] is ctx and last[2] is ctx.stations and last[0].equals(meta):
+        outcome.result.stations = last[3]
+    else:
+        outcome.result.stations = station_table(meta.to_pandas(), ctx, feed.id)
+        _LAST_STATIONS[feed.id] = (meta, ctx, ctx.stations, outcome.result.stations)
     return outcome.result

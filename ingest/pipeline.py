@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from monitor.schema import (
     READING_SCHEMA,
     STATION_COLUMNS,
     Flag,
+    distinct_values,
     plain_values,
 )
 from monitor.store import IngestedFile, Store, last_per_key
@@ -129,7 +130,7 @@ def validate_readings(table: pa.Table, feed: Feed, path: Path) -> None:
             _bad_row(table, pc.is_null(column), spec.name, "is missing", path)
         if spec.name in allowed:
             values, problem = allowed[spec.name]
-            present = set(pc.unique(plain_values(column)).to_pylist())
+            present = set(distinct_values(column).to_pylist())
             if not present <= values:
                 bad = pc.invert(pc.is_in(plain_values(column), value_set=pa.array(
                     sorted(values))))
@@ -172,7 +173,7 @@ class _BatchWriter:
         log.info("committed %d files, %d readings", len(files), pending)
 
 
-def _known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
+def known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
     """``known`` updated with ``discovered`` (non-missing new values win)."""
     updates = station_updates(known, discovered)
     if updates.empty:
@@ -198,9 +199,10 @@ def _read_file(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
 
 def read_for_commit(path: Path, sha256: str, feed: Feed, ctx: IngestContext
                     ) -> tuple[IngestedFile, pd.DataFrame]:
-    """Read one file with its feed's adapter: the file ready to commit, and its stations.
+    """Read one file with its feed's adapter: the file ready to commit, and the station
+    metadata the adapter found in it (see :func:`stations_brought`).
 
-    Used by :func:`run_ingest` and by the dask workers of :mod:`ingest.backfill`.
+    Used by :func:`run_ingest` and by the dask tasks of :mod:`ingest.backfill`.
     """
     result = _read_file(path, feed, ctx)
     table = result.table
@@ -211,11 +213,32 @@ def read_for_commit(path: Path, sha256: str, feed: Feed, ctx: IngestContext
         readings=table.num_rows)
     ingested = IngestedFile(entry, table if result.unique_keys else last_per_key(table),
                             result.quarantine)
-    discovered = result.stations.reindex(columns=STATION_COLUMNS)
-    known = pd.concat([discovered["station_id"], ctx.stations["station_id"]])
-    unlisted = unlisted_stations(table, known, feed)
-    stations = pd.concat([discovered, unlisted], ignore_index=True) if len(unlisted) else discovered
-    return ingested, with_regions(stations, ctx.config, feed.region)
+    return ingested, result.stations
+
+
+def stations_brought(files: Sequence[IngestedFile], discovered: Sequence[pd.DataFrame],
+                     ctx: IngestContext, feed: Feed) -> pd.DataFrame:
+    """The station rows that files of ``feed`` bring (STATION_COLUMNS), regions filled.
+
+    The adapters' metadata (``discovered``, one frame per file, later files' non-missing
+    values winning), plus a minimal row for each station of the readings that neither
+    it nor ``ctx.stations`` lists.  Hourly files mostly repeat one station list (often
+    the very same frame): it is taken once.
+    """
+    frames = list({id(f): f for f in discovered if not f.empty}.values())
+    if len(frames) > 1:
+        merged = pd.concat(frames, ignore_index=True).reindex(columns=STATION_COLUMNS)
+        meta = merged.groupby("station_id", sort=False).last().reset_index()
+    else:
+        meta = frames[0] if frames else pd.DataFrame(columns=STATION_COLUMNS)
+    meta = meta.reindex(columns=STATION_COLUMNS)
+    tables = [f.readings for f in files if f.readings.num_rows]
+    if tables:
+        known = pd.concat([meta["station_id"], ctx.stations["station_id"]])
+        unlisted = unlisted_stations(pa.concat_tables(tables), known, feed)
+        if len(unlisted):
+            meta = pd.concat([meta, unlisted], ignore_index=True)
+    return with_regions(meta, ctx.config, feed.region)
 
 
 def run_ingest(config: AppConfig, store: Store, feed_ids: Iterable[str] | None = None,
@@ -270,8 +293,9 @@ def _ingest_feed(feed: Feed, store: Store, ctx: IngestContext, writer: _BatchWri
             continue
         ingested, discovered = read_for_commit(path, sha, feed, ctx)
         ctx.history = stuck_history(run_readings(ingested.readings), ctx.history, keep)
-        updates = station_updates(ctx.stations, discovered)
-        ctx.stations = _known_stations(ctx.stations, updates)
+        updates = station_updates(ctx.stations, stations_brought([ingested], [discovered],
+                                                                 ctx, feed))
+        ctx.stations = known_stations(ctx.stations, updates)
         writer.add(ingested, updates)
         entry = ingested.entry
         counts.add(FeedCounts(rows_read=entry.records, stored=entry.stored,

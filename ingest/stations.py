@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from monitor.config import AppConfig, Feed
-from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium, plain_values
+from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium, distinct_values
 
 #: Reference station list loaded into the station table at the start of every run.
 REFERENCE_STATIONS_FILE = "stations_cn.csv"
@@ -44,7 +43,7 @@ def unlisted_stations(readings: pa.Table, listed: pd.Series, feed: Feed) -> pd.D
     So that every reading's station is in the station table: ``medium`` is water if
     the station has a water parameter, else air; ``source`` is the feed.
     """
-    ids = pc.unique(plain_values(readings["station_id"])).to_pandas()
+    ids = distinct_values(readings["station_id"]).to_pandas()
     if readings.num_rows == 0 or ids.isin(listed).all():
         return pd.DataFrame(columns=STATION_COLUMNS)
     pairs = (readings.select(["station_id", "parameter"]).to_pandas()

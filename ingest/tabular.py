@@ -66,17 +66,18 @@ class TabularResult:
     #: Each row's station id (long layout), aligned with the rows as read.
     station: pd.Series | pa.DictionaryArray | None = None
 
-    def accepted(self, columns: list[str]) -> pd.DataFrame | None:
+    def accepted(self, columns: list[str]) -> pa.Table | None:
         """``columns`` of the rows that produced readings, with their ``station_id``
         (None when the file had no rows or the layout has no station column)."""
         if self.loaded is None or self.station is None:
             return None
         if self.keep is None and self.loaded.table is not None:
-            frame = self.loaded.table.select(columns).to_pandas()
-            return frame.assign(station_id=self.station.dictionary_decode().to_pandas())
+            return self.loaded.table.select(columns).append_column(
+                "station_id", self.station.dictionary_decode())
         keep = np.ones(len(self.loaded.lines), dtype=bool) if self.keep is None else self.keep
-        return self.loaded.frame.loc[keep, columns].assign(
-            station_id=pd.Series(self.station).astype(object).to_numpy()[keep])
+        frame = self.loaded.frame.loc[keep, columns].astype("string")
+        return pa.Table.from_pandas(frame.assign(station_id=pd.Series(
+            self.station).astype(object).to_numpy()[keep]), preserve_index=False)
 
 
 def _time_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 class Flag(StrEnum):
@@ -156,6 +157,16 @@ def reading_table(readings: pd.DataFrame | pa.Table) -> pa.Table:
 def plain_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Dictionary-encoded values decoded (hash joins and groupings need plain values)."""
     return values.cast(values.type.value_type) if pa.types.is_dictionary(values.type) else values
+
+
+def distinct_values(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The distinct values of a (possibly dictionary-encoded) column, decoded; for a
+    dictionary column only the few dictionary entries in use are decoded."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not pa.types.is_dictionary(values.type):
+        return pc.unique(pa.chunked_array(chunks, type=values.type))
+    used = [c.dictionary.take(pc.unique(c.indices).drop_null()) for c in chunks]
+    return pc.unique(pa.chunked_array(used, type=values.type.value_type))
 
 
 #: The natural key of a reading: a later value for the same key supersedes the earlier one.

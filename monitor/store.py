@@ -44,6 +44,7 @@ from monitor.schema import (
     READING_KEY,
     READING_SCHEMA,
     Flag,
+    distinct_values,
     plain_values,
 )
 
@@ -96,14 +97,9 @@ def last_per_key(table: pa.Table) -> pa.Table:
 
 def _disjoint(tables: Sequence[pa.Table], column: str) -> bool:
     """Whether no value of ``column`` occurs in more than one of ``tables``."""
-    distinct = [plain_values(pc.unique(t[column])) for t in tables]
-    together = pa.chunked_array([c for d in distinct for c in _chunks(d)],
-                                type=distinct[0].type)
+    distinct = [distinct_values(t[column]) for t in tables]
+    together = pa.chunked_array(distinct, type=distinct[0].type)
     return len(pc.unique(together)) == len(together)
-
-
-def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _utc(value: TimeLike) -> pd.Timestamp:

@@ -123,11 +123,16 @@ def test_backfill_and_ingest_are_idempotent_with_each_other(
     assert (counts.files, counts.files_skipped, counts.readings) == (0, 7, 0)
 
 
-def test_cluster_run_equals_single_process_run_byte_for_byte(
+@pytest.mark.parametrize("where", ["cluster", "threads"])
+def test_parallel_run_equals_single_process_run_byte_for_byte(
         config: AppConfig, archive: Path, single_process: Store, cluster: LocalCluster,
-        tmp_path: Path) -> None:
-    with Client(cluster) as client:
-        distributed_store = _backfilled(config, archive, tmp_path / "cluster", client)
+        tmp_path: Path, where: str) -> None:
+    """Three workers of a dask.distributed cluster, or dask's threads: same files."""
+    if where == "threads":
+        distributed_store = _backfilled(config, archive, tmp_path / where, "threads")
+    else:
+        with Client(cluster) as client:
+            distributed_store = _backfilled(config, archive, tmp_path / where, client)
     files = _day_files(distributed_store)
     assert files and files == _day_files(single_process)
     pd.testing.assert_frame_equal(_ledger(distributed_store), _ledger(single_process))
@@ -143,11 +148,11 @@ def _jointwatch(config: AppConfig, data_dir: Path, *args: str,
         timeout=300, check=False)
 
 
-@pytest.mark.parametrize("where", ["environment", "local-processes"])
+@pytest.mark.parametrize("where", ["environment", "local-threads"])
 def test_cli_backfill_equals_the_single_process_run(
         config: AppConfig, archive: Path, single_process: Store, cluster: LocalCluster,
         tmp_path: Path, where: str) -> None:
-    """On the scheduler named by $JOINTWATCH_DASK_SCHEDULER, or on a new LocalCluster."""
+    """On the scheduler named by $JOINTWATCH_DASK_SCHEDULER, or on local threads."""
     env = {SCHEDULER_ENV: cluster.scheduler_address if where == "environment" else ""}
     run = _jointwatch(config, tmp_path / "var", "ingest", FEED, "--backfill", str(archive),
                       "--json", env=env)
