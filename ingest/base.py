@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -102,6 +101,7 @@ class FileResult:
         self.unique_keys = unique_keys
         self._frame = readings if isinstance(readings, pd.DataFrame) else None
         self._table = readings if isinstance(readings, pa.Table) else None
+        self._stored: int | None = None
         if readings is None:
             self._frame = empty_readings()
         self.quarantine = empty_quarantine() if quarantine is None else quarantine
@@ -133,14 +133,17 @@ class FileResult:
     @property
     def stored_records(self) -> int:
         """Records that produced readings: distinct (source row, station) of the readings."""
-        table = self.table
-        if table.num_rows == 0:
-            return 0
-        stations = table.select(["station_id"]).unify_dictionaries()["station_id"].combine_chunks()
-        rows = table["source_row"].to_numpy()
-        key = rows * (len(stations.dictionary) + 1) + stations.indices.to_numpy(
-            zero_copy_only=False)
-        return len(np.unique(key))
+        if self._stored is None:
+            table = self.table
+            if table.num_rows == 0:
+                self._stored = 0
+            else:
+                stations = table.select(["station_id"]).unify_dictionaries()[
+                    "station_id"].combine_chunks()
+                key = table["source_row"].to_numpy() * (len(stations.dictionary) + 1) + (
+                    stations.indices.to_numpy(zero_copy_only=False))
+                self._stored = len(pd.unique(key))
+        return self._stored
 
     @property
     def quarantined_records(self) -> int:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.base import FileResult, IngestContext
 from ingest.tabular import read_tabular
@@ -69,44 +70,71 @@ OPTIONS: dict[str, Any] = {
 STATION_FIELDS: list[str] = ["positionname", "area", "longitude", "latitude"]
 
 
-#: The last station table built per feed, with what it was built from: hourly files of
-#: one release list the same stations, so most files reuse it (see :func:`read`).
+#: The last station table built per feed, with what it was built from: consecutive hourly
+#: files of one release mostly list the same stations, and then reuse it (see :func:`read`).
 _LAST_STATIONS: dict[str, tuple[pa.Table, IngestContext, pd.DataFrame, pd.DataFrame]] = {}
 
 
-def station_table(rows: pd.DataFrame, ctx: IngestContext, source: str) -> pd.DataFrame:
+def station_table(rows: pa.Table, ctx: IngestContext, source: str) -> pd.DataFrame:
     """Station metadata of the accepted rows (one per station, STATION_COLUMNS).
 
-    The region is the configured region of the city, else the region the station table
+    ``rows``: the :data:`STATION_FIELDS` and ``station_id`` of the accepted rows.  The
+    region is the configured region of the city, else the region the station table
     already gives the station (e.g. the province in ``config/stations_cn.csv``).
     """
-    if rows.empty:
+    if rows.num_rows == 0:
         return pd.DataFrame(columns=STATION_COLUMNS)
-    if not pd.Index(rows["station_id"]).is_unique:
-        rows = rows.drop_duplicates("station_id", keep="last")
-    codes, uniques = pd.factorize(rows["area"])
-    cities = np.append(uniques.to_numpy(dtype=object), None)
-    regions = ctx.config.city_regions()
-    region = np.array([regions.get(c) for c in cities], dtype=object)[codes]
-    ids = rows["station_id"].to_numpy(dtype=object)
+    ids = rows["station_id"].to_numpy()
+    if len(pd.unique(ids)) < len(ids):  # keep each station's last row
+        last = pd.Series(np.arange(len(ids))).groupby(ids, sort=False).max().to_numpy()
+        rows, ids = rows.take(np.sort(last)), ids[np.sort(last)]
+    areas = rows["area"].cast(pa.string()).combine_chunks().dictionary_encode()
+    cities = areas.dictionary.to_numpy(zero_copy_only=False)
+    city_regions = ctx.config.city_regions()
+    codes = areas.indices.to_numpy(zero_copy_only=False)
+    region = np.array([city_regions.get(c) for c in cities], dtype=object)[codes]
+    if areas.null_count:
+        region[pd.isna(codes)] = None
     unassigned = pd.isna(region)
     if unassigned.any() and not ctx.stations.empty:
-        # a dict beats pandas' index lookup on (Arrow-backed) string ids here
-        known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
-                         ctx.stations["region"].to_numpy(dtype=object), strict=True))
+        known = _regions_of(ctx.stations)
         region[unassigned] = [known.get(i) for i in ids[unassigned]]
     given = {
         "station_id": ids,
-        "name": rows["positionname"].to_numpy(dtype=object),
+        "name": rows["positionname"].to_numpy(),
         "region": region,
-        "city": cities[codes],
-        "lon": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
-        "lat": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
+        "city": rows["area"].to_numpy(),
+        "lon": _numbers(rows["longitude"]),
+        "lat": _numbers(rows["latitude"]),
         "medium": np.full(len(ids), "air", dtype=object),
         "source": np.full(len(ids), source, dtype=object),
     }
     absent = np.full(len(ids), None, dtype=object)
-    return pd.DataFrame({c: given.get(c, absent) for c in STATION_COLUMNS})
+    # text columns as object: letting pandas infer its string type costs more than the rest
+    frame = pd.DataFrame({c: given.get(c, absent) for c in STATION_COLUMNS}, dtype=object)
+    frame["lon"], frame["lat"] = given["lon"], given["lat"]
+    return frame
+
+
+def _numbers(column: pa.ChunkedArray) -> np.ndarray:
+    """Coordinates as floats (NaN where missing or not a number)."""
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return pc.cast(column, pa.float64()).to_numpy()
+    return pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(dtype="float64")
+
+
+#: ``station_id -> region`` of the last station table seen (a dict beats pandas' index
+#: lookup on string ids); rebuilt when the table changes.
+_REGIONS: dict[int, tuple[pd.DataFrame, dict[str, object]]] = {}
+
+
+def _regions_of(stations: pd.DataFrame) -> dict[str, object]:
+    cached = _REGIONS.get(0)
+    if cached is None or cached[0] is not stations:
+        cached = (stations, dict(zip(stations["station_id"].to_numpy(dtype=object),
+                                     stations["region"].to_numpy(dtype=object), strict=True)))
+        _REGIONS[0] = cached
+    return cached[1]
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
@@ -119,6 +147,6 @@ def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
     if last is not None and last[1] is ctx and last[2] is ctx.stations and last[0].equals(meta):
         outcome.result.stations = last[3]
     else:
-        outcome.result.stations = station_table(meta.to_pandas(), ctx, feed.id)
+        outcome.result.stations = station_table(meta, ctx, feed.id)
         _LAST_STATIONS[feed.id] = (meta, ctx, ctx.stations, outcome.result.stations)
     return outcome.result

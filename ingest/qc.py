@@ -117,6 +117,51 @@ def parse_values(
     return values, pd.Series(reasons, index=raw.index, dtype=object)
 
 
+#: Reason codes of :func:`parse_arrow_codes` (index into this list; -1 for none).
+PARSE_REASONS: list[str] = ["missing", NOT_MONITORED]
+
+
+def parse_arrow_codes(
+    cells: pa.Array | pa.ChunkedArray, missing_markers: Iterable[str] = ("",),
+    not_monitored_markers: Iterable[str] = (),
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Numbers and coded reasons of cells as pyarrow read them (numbers, or text).
+
+    Returns
+    -------
+    values : numpy.ndarray of float64
+        NaN where missing, not monitored or unparseable.
+    codes : numpy.ndarray of int32
+        per cell, the index of its reason in ``texts`` (-1: none).
+    texts : list of str
+        :data:`PARSE_REASONS` followed by one ``unparseable:<raw text>`` per cell that is
+        not a number.
+    """
+    texts = list(PARSE_REASONS)
+    if pa.types.is_integer(cells.type) or pa.types.is_floating(cells.type) or (
+            pa.types.is_null(cells.type)):
+        values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+        return values, np.isnan(values).astype("int32") - 1, texts
+    text = pc.utf8_trim_whitespace(pc.cast(cells, pa.large_string()))
+    missing = _marked(text, missing_markers, nulls=True)
+    unmonitored = _marked(text, not_monitored_markers, nulls=False)
+    numbers = pc.if_else(pa.array(missing | unmonitored), pa.scalar(None, text.type), text)
+    try:
+        values = pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # some cell is not a number: find which, keep its text
+        values = pd.to_numeric(pd.Series(numbers, dtype="string"), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)
+    codes = np.full(len(values), -1, dtype="int32")
+    codes[missing] = 0
+    codes[unmonitored] = 1
+    bad = np.isnan(values) & ~missing & ~unmonitored
+    if bad.any():
+        cleaned = pd.Series(text, dtype="string")[bad].str.replace(";", ",", regex=False)
+        codes[bad] = np.arange(len(texts), len(texts) + int(bad.sum()))
+        texts += ("unparseable:" + cleaned).tolist()
+    return values, codes, texts
+
+
 def parse_arrow_values(
     cells: pa.Array | pa.ChunkedArray, missing_markers: Iterable[str] = ("",),
     not_monitored_markers: Iterable[str] = (),
@@ -129,27 +174,8 @@ def parse_arrow_values(
     reasons : numpy.ndarray of object
         as for :func:`parse_values`.
     """
-    if pa.types.is_integer(cells.type) or pa.types.is_floating(cells.type) or (
-            pa.types.is_null(cells.type)):
-        values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-        return values, np.where(np.isnan(values), "missing", None).astype(object)
-    text = pc.utf8_trim_whitespace(pc.cast(cells, pa.large_string()))
-    missing = _marked(text, missing_markers, nulls=True)
-    unmonitored = _marked(text, not_monitored_markers, nulls=False)
-    numbers = pc.if_else(pa.array(missing | unmonitored), pa.scalar(None, text.type), text)
-    try:
-        values = pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # some cell is not a number: find which, keep its text
-        values = pd.to_numeric(pd.Series(numbers, dtype="string"), errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan)
-    bad = np.isnan(values) & ~missing & ~unmonitored
-    reasons = np.full(len(values), None, dtype=object)
-    reasons[missing] = "missing"
-    reasons[unmonitored] = NOT_MONITORED
-    if bad.any():
-        cleaned = pd.Series(text, dtype="string")[bad].str.replace(";", ",", regex=False)
-        reasons[bad] = ("unparseable:" + cleaned).to_numpy(dtype=object)
-    return values, reasons
+    values, codes, texts = parse_arrow_codes(cells, missing_markers, not_monitored_markers)
+    return values, np.array([*texts, None], dtype=object)[codes]
 
 
 def _marked(text: pa.Array | pa.ChunkedArray, markers: Iterable[str], *,
@@ -395,26 +421,32 @@ def range_checks(values: np.ndarray, param_names: np.ndarray, param_codes: np.nd
     }
 
 
-def reason_severity(reasons: np.ndarray) -> np.ndarray:
-    """Severity (0 valid, 1 suspect, 2 invalid) of each ``;``-joined reason (None: 0)."""
-    present = pd.notna(reasons)
-    severity = np.zeros(len(reasons), dtype="int8")
-    if present.any():
-        codes, texts = pd.factorize(reasons[present])
-        severity[present] = np.array([_reason_severity(t) for t in texts], dtype="int8")[codes]
-    return severity
+def reason_severity(texts: list[str]) -> np.ndarray:
+    """Severity (0 valid, 1 suspect, 2 invalid) of each ``;``-joined reason, followed by
+    0 for "no reason" (so that ``reason_severity(texts)[codes]`` works with code -1)."""
+    return np.array([_reason_severity(t) for t in texts] + [0], dtype="int8")
 
 
-def add_checks(severity: np.ndarray, reasons: np.ndarray, checks: dict[str, np.ndarray]
-               ) -> None:
+def add_checks(severity: np.ndarray, codes: np.ndarray, texts: list[str],
+               checks: dict[str, np.ndarray]) -> None:
     """Raise ``severity`` (0 valid, 1 suspect, 2 invalid) and append each failed check's
-    reason code to ``reasons`` (``;``-joined, None for none), in place, in ``checks`` order."""
+    reason code to the reasons, in place, in ``checks`` order.
+
+    Reasons are coded: ``codes`` index ``texts`` (``;``-joined reason codes, -1 for
+    none); a new combination is appended to ``texts``.
+    """
     for code, mask in checks.items():
         if not mask.any():
             continue
         severity[mask] = np.maximum(severity[mask], _SEVERITY[REASON_FLAGS[code].value])
-        current = pd.Series(reasons[mask], dtype=object)
-        reasons[mask] = (current + ";" + code).fillna(code).to_numpy(dtype=object)
+        old, inverse = np.unique(codes[mask], return_inverse=True)
+        combined = [code if c < 0 else f"{texts[c]};{code}" for c in old]
+        where = {t: i for i, t in enumerate(texts)}
+        for text in combined:
+            if text not in where:
+                where[text] = len(texts)
+                texts.append(text)
+        codes[mask] = np.array([where[t] for t in combined], dtype=codes.dtype)[inverse]
 
 
 #: Flags by severity (the codes :func:`add_checks` works with).
@@ -460,10 +492,11 @@ def apply_qc(
               "stuck": stuck_mask(out, stuck_hours, history)}
     flag_codes, flag_names = _codes(out["flag"])
     flag_rank = np.array([_SEVERITY.get(f, 0) for f in flag_names] + [0], dtype="int8")
-    text_rank = np.array([_reason_severity(t) for t in reason_texts] + [0], dtype="int8")
+    text_rank = reason_severity(list(reason_texts))
     severity = np.maximum(flag_rank[flag_codes], text_rank[reason_codes])
-    reasons = np.append(reason_texts, None)[reason_codes]
-    add_checks(severity, reasons, checks)
+    texts = list(reason_texts)
+    add_checks(severity, reason_codes, texts, checks)
+    reasons = np.array([*texts, None], dtype=object)[reason_codes]
     out["flag"] = pd.Categorical.from_codes(severity, categories=FLAGS_BY_SEVERITY)
     out["flag_reason"] = pd.Series(reasons, index=out.index, dtype=object)
     return out

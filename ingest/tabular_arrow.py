@@ -27,10 +27,11 @@ import pyarrow.compute as pc
 from ingest.harmonize import NativeName, to_canonical_unit
 from ingest.qc import (
     FLAGS_BY_SEVERITY,
+    PARSE_REASONS,
     RUN_COLUMNS,
     STUCK_FLOORS,
     add_checks,
-    parse_arrow_values,
+    parse_arrow_codes,
     range_checks,
     reason_severity,
     stuck_mask,
@@ -165,29 +166,36 @@ def long_readings_table(table: pa.Table, lines: np.ndarray, natives: dict[str, N
     if stations is None or times is None or not _unique_rows(stations, times):
         return None
     values = np.empty((k, n), dtype="float64")
-    reasons = np.empty((k, n), dtype=object)
+    codes = np.empty((k, n), dtype="int32")
+    texts = list(PARSE_REASONS)
     for j, (column, name) in enumerate(natives.items()):
-        raw, reasons[j] = parse_arrow_values(table.column(column), opts.missing,
-                                             opts.not_monitored)
+        raw, column_codes, column_texts = parse_arrow_codes(
+            table.column(column), opts.missing, opts.not_monitored)
+        if len(column_texts) > len(PARSE_REASONS):  # unparseable cells: their own texts
+            column_codes = np.where(column_codes >= len(PARSE_REASONS),
+                                    column_codes + len(texts) - len(PARSE_REASONS), column_codes)
+            texts += column_texts[len(PARSE_REASONS):]
+        codes[j] = column_codes
         unit = opts.unit_of(column, name.parameter)
         values[j] = raw if unit is None else to_canonical_unit(
             raw, unit, name.parameter, pd.DatetimeIndex(times).tz_localize("UTC"))
     param_names = np.array([nm.parameter for nm in names], dtype=object)
-    param_codes = np.repeat(np.arange(k), n)
-    flat = values.ravel()
+    flat, reason_codes = values.ravel(), codes.ravel()
     pm_gt = np.zeros((k, n), dtype=bool)
     for j25, j10 in _pm_pairs(names):
         over = values[j25] > values[j10]
         pm_gt[j25] |= over
         pm_gt[j10] |= over
-    flat_reasons = reasons.ravel()
-    severity = reason_severity(flat_reasons)
-    add_checks(severity, flat_reasons, {
-        **range_checks(flat, param_names, param_codes),
+    severity = reason_severity(texts)[reason_codes]
+    add_checks(severity, reason_codes, texts, {
+        **range_checks(flat, param_names, np.repeat(np.arange(k), n)),
         "pm25_gt_pm10": pm_gt.ravel(),
         "stuck": _stuck(values, names, stations, times, source, opts, history).ravel(),
     })
-    reason_codes, reason_texts = pd.factorize(flat_reasons, use_na_sentinel=True)
+    if len(set(texts)) < len(texts):  # the same unparseable text in several cells
+        distinct, remap = np.unique(np.array(texts, dtype=object), return_inverse=True)
+        reason_codes = np.where(reason_codes < 0, -1, remap[reason_codes]).astype("int32")
+        texts = [str(t) for t in distinct]
     station_codes = stations.indices.to_numpy(zero_copy_only=False)
     units = [PARAMETERS[nm.parameter].unit for nm in names]
     columns = {
@@ -200,8 +208,7 @@ def long_readings_table(table: pa.Table, lines: np.ndarray, natives: dict[str, N
         "unit": _per_column(units, n),
         "flag": _dictionary(severity, FLAGS_BY_SEVERITY),
         "flag_reason": pa.DictionaryArray.from_arrays(
-            pa.array(reason_codes.astype("int32"), mask=reason_codes < 0),
-            pa.array(list(reason_texts), type=pa.string())),
+            pa.array(reason_codes, mask=reason_codes < 0), pa.array(texts, type=pa.string())),
         "source": _constant(source, n * k),
         "source_file": _constant(str(path), n * k),
         "source_row": pa.array(np.tile(lines.astype("int64"), k)),

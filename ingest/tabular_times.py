@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -14,13 +16,38 @@ def parse_texts(texts: list[str] | np.ndarray, fmt: str | None, timezone: str | 
     """Timestamp texts (blanks around them ignored) as ``datetime64[ns]``: UTC if a
     ``timezone`` is given (local times that do not exist or are ambiguous at a
     daylight-saving change become NaT, as :func:`ingest.harmonize.local_to_utc` does),
-    else naive local; NaT where a text cannot be read with ``fmt`` (default ISO 8601)."""
+    else naive local; NaT where a text cannot be read with ``fmt`` (default ISO 8601).
+
+    A few texts with a ``fmt`` (an hourly file has one) are parsed one by one with
+    :func:`datetime.datetime.strptime`, which reads ``fmt`` as pandas does and skips
+    pandas' per-call cost; many, or ISO 8601, are parsed by pandas at once.
+    """
+    if fmt is not None and len(texts) <= _ONE_BY_ONE:
+        return np.array([_parse_one(str(t), fmt, timezone) for t in texts],
+                        dtype="datetime64[ns]")
     parsed = pd.to_datetime(pd.Index(texts, dtype="string").str.strip(),
                             format=fmt or "ISO8601", errors="coerce")
     if timezone is not None:
         parsed = parsed.tz_localize(timezone, nonexistent="NaT", ambiguous="NaT").tz_convert(
             "UTC").tz_localize(None)
     return parsed.to_numpy(dtype="datetime64[ns]")
+
+
+#: Up to this many distinct texts, :func:`parse_texts` parses one by one.
+_ONE_BY_ONE = 8
+
+
+def _parse_one(text: str, fmt: str, timezone: str | None) -> np.datetime64:
+    try:
+        local = pd.Timestamp(datetime.strptime(text.strip(), fmt))
+    except ValueError:
+        return np.datetime64("NaT", "ns")
+    if timezone is None:
+        return local.to_datetime64()
+    aware = local.tz_localize(timezone, nonexistent="NaT", ambiguous="NaT")
+    if aware is pd.NaT:
+        return np.datetime64("NaT", "ns")
+    return aware.tz_convert("UTC").tz_localize(None).to_datetime64()
 
 
 def _parse_distinct(text: pd.Series, fmt: str | None, timezone: str | None) -> pd.Series:
