@@ -173,9 +173,9 @@ class _BatchWriter:
         log.info("committed %d files, %d readings", len(files), pending)
 
 
-def known_stations(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
-    """``known`` updated with ``discovered`` (non-missing new values win)."""
-    updates = station_updates(known, discovered)
+def known_stations(known: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
+    """``known`` with ``updates`` (from :func:`ingest.stations.station_updates`) applied:
+    their non-missing values win."""
     if updates.empty:
         return known
     merged = updates.set_index("station_id").combine_first(known.set_index("station_id"))

@@ -286,7 +286,20 @@ def run_readings(table: pa.Table) -> pd.DataFrame:
     at (hourly pollutant readings), as the frame :func:`stuck_history` takes."""
     hourly = pc.and_(pc.equal(table["period"], "1h"),
                      pc.is_in(table["parameter"], value_set=pa.array(list(STUCK_FLOORS))))
-    return table.filter(hourly).select(RUN_COLUMNS).to_pandas()
+    picked = table.filter(hourly)
+    return run_frame({c: picked[c].to_numpy() for c in RUN_COLUMNS})
+
+
+def run_frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A frame of :data:`RUN_COLUMNS` with plain object text columns: the runs of one file
+    are concatenated with the history of the earlier ones, which is cheap for object
+    columns and slow for pandas' string and categorical types."""
+    text = ["station_id", "parameter", "source", "period"]
+    frame = pd.DataFrame({c: columns[c] for c in text}, dtype=object)
+    times = pd.DatetimeIndex(columns["time"])  # naive values are UTC
+    frame["time"] = (times if times.tz is not None else times.tz_localize("UTC")).as_unit("s")
+    frame["value"] = np.asarray(columns["value"], dtype="float64")
+    return frame[RUN_COLUMNS]
 
 
 def _stuck_eligible(frame: pd.DataFrame) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from monitor.config import AppConfig, Feed
 from monitor.schema import PARAMETERS, STATION_COLUMNS, Medium, distinct_values
@@ -43,8 +44,9 @@ def unlisted_stations(readings: pa.Table, listed: pd.Series, feed: Feed) -> pd.D
     So that every reading's station is in the station table: ``medium`` is water if
     the station has a water parameter, else air; ``source`` is the feed.
     """
-    ids = distinct_values(readings["station_id"]).to_pandas()
-    if readings.num_rows == 0 or ids.isin(listed).all():
+    ids = distinct_values(readings["station_id"])
+    listed_ids = pa.array(pd.unique(listed.dropna().astype(object).to_numpy()), type=pa.string())
+    if readings.num_rows == 0 or pc.all(pc.is_in(ids, value_set=listed_ids)).as_py():
         return pd.DataFrame(columns=STATION_COLUMNS)
     pairs = (readings.select(["station_id", "parameter"]).to_pandas()
              .astype(object).drop_duplicates())

@@ -28,12 +28,12 @@ from ingest.harmonize import NativeName, to_canonical_unit
 from ingest.qc import (
     FLAGS_BY_SEVERITY,
     PARSE_REASONS,
-    RUN_COLUMNS,
     STUCK_FLOORS,
     add_checks,
     parse_arrow_codes,
     range_checks,
     reason_severity,
+    run_frame,
     stuck_mask,
 )
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
@@ -113,14 +113,15 @@ def _stuck(values: np.ndarray, names: list[NativeName], stations: pa.DictionaryA
     if not columns:
         return mask
     n = len(times)
-    station = pd.Categorical.from_codes(stations.indices.to_numpy(zero_copy_only=False),
-                                        categories=stations.dictionary.to_pandas())
-    run = pd.DataFrame({
+    station = stations.dictionary.to_numpy(zero_copy_only=False)[
+        stations.indices.to_numpy(zero_copy_only=False)]
+    run = run_frame({
         "station_id": np.tile(station, len(columns)),
-        "parameter": np.repeat([names[j].parameter for j in columns], n),
-        "source": source, "period": "1h",
-        "time": pd.DatetimeIndex(np.tile(times, len(columns))).tz_localize("UTC"),
-        "value": values[columns].ravel()})[RUN_COLUMNS]
+        "parameter": np.repeat(np.array([names[j].parameter for j in columns], dtype=object), n),
+        "source": np.full(n * len(columns), source, dtype=object),
+        "period": np.full(n * len(columns), "1h", dtype=object),
+        "time": np.tile(times, len(columns)),
+        "value": values[columns].ravel()})
     hit = stuck_mask(run, opts.stuck_hours, history).reshape(len(columns), n)
     mask[columns] = hit
     return mask
