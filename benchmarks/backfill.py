@@ -6,13 +6,17 @@ after 2026-01-01T01 (Beijing time), written as ``<date>/<date>THH.csv`` like the
 release.  For each size, in one run, it prints
 
 * the backfill (``jointwatch ingest cnemc_hourly_air --backfill DIR`` in a fresh
-  subprocess, a LocalCluster with one worker process per core): files/s and MB/s;
+  subprocess, dask's threaded scheduler with one thread per core, as the CLI runs it
+  without ``--dask-scheduler``): files/s and MB/s, start-up included;
 * the reference: the same files read raw by ``pyarrow.csv.read_csv`` (best of 3): files/s,
   MB/s;
 * the ratio backfill / raw (goal: at least 0.5);
 * peak memory: the highest sum of RSS over the backfill process and its children
-  (the dask workers), sampled every 50 ms with psutil (goal: flat as the archive grows),
-  and the peak of the client process alone.
+  (dask workers, if any), sampled every 50 ms with psutil (goal: flat as the archive
+  grows), and the peak of the backfill process alone;
+* then, between consecutive sizes, the steady-state rate: the extra files over the extra
+  seconds, for the backfill and for the raw read, and their ratio (start-up of the
+  process -- imports, configuration, the store -- is paid once and left out).
 
 Usage: ``.venv/bin/python benchmarks/backfill.py [--sizes 30 120 480] [--keep DIR]``.
 """
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -116,6 +121,7 @@ def main() -> None:
     print(f"{'files':>6} {'MB':>7} | {'backfill s':>10} {'files/s':>8} {'MB/s':>6} | "
           f"{'raw s':>6} {'files/s':>8} {'MB/s':>6} | {'ratio':>6} | {'peak RSS MB':>11} "
           f"{'client MB':>9}")
+    runs: list[tuple[int, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="jw-backfill-") as tmp:
         for size in args.sizes:
             archive = Path(tmp) / f"archive-{size}"
@@ -124,6 +130,7 @@ def main() -> None:
             raw = raw_read_seconds(files)
             seconds, peak, client = backfill(archive, Path(tmp) / f"var-{size}")
             ratio = raw / seconds
+            runs.append((size, megabytes, seconds, raw))
             print(f"{size:>6} {megabytes:>7.1f} | {seconds:>10.1f} {size / seconds:>8.2f} "
                   f"{megabytes / seconds:>6.2f} | {raw:>6.2f} {size / raw:>8.1f} "
                   f"{megabytes / raw:>6.1f} | {ratio:>6.3f} | {peak / 1e6:>11.0f} "
@@ -131,6 +138,12 @@ def main() -> None:
     print("ratio = backfill speed / raw pyarrow.csv speed (goal >= 0.5); "
           "peak RSS = backfill process + dask workers (goal: flat across sizes); "
           "client = the backfill process alone")
+    print("steady state (from one size to the next: extra files / extra seconds):")
+    for (n0, mb0, s0, r0), (n1, mb1, s1, r1) in pairwise(runs):
+        files, megabytes = n1 - n0, mb1 - mb0
+        print(f"  {n0:>4} -> {n1:>4} files: backfill {files / (s1 - s0):7.1f} files/s "
+              f"{megabytes / (s1 - s0):6.2f} MB/s; raw {megabytes / max(r1 - r0, 1e-9):6.1f} "
+              f"MB/s; ratio {(r1 - r0) / (s1 - s0):.3f}")
 
 
 if __name__ == "__main__":
