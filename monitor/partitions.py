@@ -36,7 +36,6 @@ import uuid
 
 import fsspec
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -147,19 +146,35 @@ class ReadingPartitions:
         if readings.num_rows == 0:
             return 0
         readings = reading_table(readings).unify_dictionaries()
-        days = readings["time"].cast(pa.int64()).to_numpy() // _SECONDS_PER_DAY
         sources = readings["source"].combine_chunks()
         codes = sources.indices.to_numpy(zero_copy_only=False)
         rewritten = 0
         for code in np.unique(codes):
-            source, rows = sources.dictionary[code].as_py(), np.flatnonzero(codes == code)
-            unit = "D" if self._layout_for(source, days[rows]) == "day" else "M"
-            periods = days[rows].astype("datetime64[D]").astype(f"datetime64[{unit}]")
-            for period, within in pd.Series(periods).groupby(periods, sort=True).indices.items():
-                path = self.data_file(source, str(np.datetime64(period, unit)))
-                self._merge_file(path, _rows_of(readings, rows[within]))
+            source = sources.dictionary[code].as_py()
+            rows = readings if len(sources.dictionary) == 1 else readings.filter(
+                pa.array(codes == code))
+            for path, part in self._files_of(source, rows):
+                self._merge_file(path, part)
                 rewritten += 1
         return rewritten
+
+    def _files_of(self, source: str, readings: pa.Table) -> list[tuple[str, pa.Table]]:
+        """``readings`` of one feed cut into the feed's day (or month) files: each file's
+        path and rows.  The periods are worked out on the distinct times only (a batch of
+        hourly files has a few dozen), and a file's rows taken as a slice when they are
+        one run (the readings of consecutive hourly files are)."""
+        times = pc.unique(readings["time"])
+        days = times.cast(pa.int64()).to_numpy() // _SECONDS_PER_DAY
+        unit = "D" if self._layout_for(source, days) == "day" else "M"
+        periods = days.astype("datetime64[D]").astype(f"datetime64[{unit}]")
+        if len(np.unique(periods)) == 1:
+            return [(self.data_file(source, str(periods[0])), readings)]
+        row_periods = periods[pc.index_in(readings["time"], value_set=times).to_numpy()]
+        parts = []
+        for period in np.unique(periods):
+            rows = np.flatnonzero(row_periods == period)
+            parts.append((self.data_file(source, str(period)), _rows_of(readings, rows)))
+        return parts
 
     def _merge_file(self, path: str, new: pa.Table) -> None:
         if self.fs.exists(path):
