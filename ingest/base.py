@@ -4,7 +4,9 @@ An adapter is a module ``ingest/<name>.py`` exposing::
 
     def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult
 
-It turns one input file into canonical readings (``monitor.schema.READING_COLUMNS``)
+It turns one input file into canonical readings (``monitor.schema.READING_COLUMNS``, as
+a pandas frame or as an Arrow table in ``READING_TABLE_SCHEMA``: readings go on to the
+store as Arrow, so an adapter that builds them in Arrow skips pandas altogether)
 plus the records it could not take (``QUARANTINE_COLUMNS``), never raising on bad
 content (a file it cannot read at all becomes one quarantine record with
 ``source_row = 0``).
