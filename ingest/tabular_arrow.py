@@ -27,15 +27,14 @@ import pyarrow.compute as pc
 from ingest.harmonize import NativeName, to_canonical_unit
 from ingest.qc import (
     FLAGS_BY_SEVERITY,
-    PARSE_REASONS,
     STUCK_FLOORS,
     add_checks,
-    parse_arrow_codes,
     range_checks,
     reason_severity,
     run_frame,
     stuck_mask,
 )
+from ingest.qc_parse import PARSE_REASONS, parse_arrow_codes
 from ingest.tabular_options import COMPASS_UNIT, TabularOptions
 from ingest.tabular_times import parse_texts
 from monitor.schema import PARAMETERS, READING_TABLE_SCHEMA

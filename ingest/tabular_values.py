@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from ingest.base import empty_quarantine
 from ingest.harmonize import compass_to_degrees, to_canonical_unit
-from ingest.qc import parse_arrow_values, parse_values
+from ingest.qc_parse import parse_arrow_values, parse_values
 from ingest.tabular_options import COMPASS_UNIT
 from monitor.schema import PARAMETERS, QUARANTINE_COLUMNS, Flag
 

@@ -49,7 +49,8 @@ import pandas as pd
 from ingest.base import FileResult, IngestContext, empty_stations
 from ingest.harmonize import canonical_name, local_to_utc
 from ingest.long_readings import ValueColumn, long_readings
-from ingest.qc import apply_qc, parse_values
+from ingest.qc import apply_qc
+from ingest.qc_parse import parse_values
 from ingest.tabular_load import LayoutError, LoadedFile, load_delimited
 from ingest.tabular_values import QuarantineBuilder
 from ingest.zjemc_stations import ProvincialStations, resolve_station_ids

@@ -16,13 +16,8 @@ from ingest_support import SAMPLES, context
 
 from ingest import cnemc_hourly_air, uci_beijing_multisite
 from ingest.pipeline import run_ingest
-from ingest.qc import (
-    DEFAULT_STUCK_HOURS,
-    apply_qc,
-    parse_arrow_values,
-    parse_values,
-    stuck_mask,
-)
+from ingest.qc import DEFAULT_STUCK_HOURS, apply_qc, stuck_mask
+from ingest.qc_parse import parse_arrow_values, parse_values
 from monitor.config import AppConfig
 from monitor.store import Store
 
