@@ -46,6 +46,8 @@ from pathlib import Path
 
 import dask
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from distributed import Client
 
 from ingest.base import IngestContext
@@ -60,6 +62,7 @@ from ingest.pipeline import (
 from ingest.stations import load_reference_stations, station_updates
 from monitor.config import AppConfig, Feed
 from monitor.ledger import FeedLedger
+from monitor.schema import STATION_COLUMNS
 from monitor.store import IngestedFile, Store
 
 log = logging.getLogger(__name__)
@@ -118,7 +121,10 @@ class _Backfill:
 
     The ledger is read once at the start, as :func:`ingest.pipeline.run_ingest` does.
     Commits run in one background thread, in batch order, so the store writes batch
-    *k* while the tasks read batch *k + 1*; at most two batches are in memory.
+    *k* while the tasks read batch *k + 1*.  The files from the first one reaching the
+    batch's last UTC day on wait for the next commit: that day is probably not complete
+    yet, and its file is then written once instead of once per batch touching it.  At
+    most two batches and one day of files are in memory.
     """
 
     def __init__(self, config: AppConfig, store: Store, feed_id: str,
@@ -131,6 +137,7 @@ class _Backfill:
         self.counts = FeedCounts()
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill")
         self._pending: Future[int] | None = None
+        self._held: list[IngestedFile] = []
 
     def harmonize(self, batch: Sequence[Path]) -> None:
         """Read the batch's files not yet ingested, and queue their commit."""
@@ -154,8 +161,21 @@ class _Backfill:
         updates = station_updates(self.stations, stations_brought(
             files, [stations for _, stations in done], now, self.feed))
         self.stations = known_stations(self.stations, updates)
+        queue = self._held + files
+        cut = _start_of_last_day(queue)
+        self._commit(queue[:cut] if cut else queue, updates)
+        self._held = queue[cut:] if cut else []
+
+    def finish(self) -> None:
+        """Commit the files still held back, and wait for the last commit."""
+        if self._held:
+            self._commit(self._held, pd.DataFrame(columns=STATION_COLUMNS))
+            self._held = []
         self.wait()
-        self._pending = self._committer.submit(self.store.commit_batch, files, updates)
+
+    def _commit(self, files: list[IngestedFile], stations: pd.DataFrame) -> None:
+        self.wait()
+        self._pending = self._committer.submit(self.store.commit_batch, files, stations)
 
     def wait(self) -> None:
         """Wait for the queued commit (re-raising its error)."""
@@ -166,6 +186,17 @@ class _Backfill:
 
     def close(self) -> None:
         self._committer.shutdown(wait=True)
+
+
+def _start_of_last_day(files: Sequence[IngestedFile]) -> int:
+    """Index of the first file whose readings reach the last UTC day of ``files`` (0 when
+    the first one does: then nothing is held back)."""
+    last_days = []
+    for ingested in files:
+        newest = pc.max(ingested.readings["time"]).cast(pa.int64()).as_py()
+        last_days.append(-1 if newest is None else newest // 86_400)
+    final = max(last_days)
+    return next(i for i, day in enumerate(last_days) if day == final)
 
 
 def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[Path],
@@ -211,7 +242,7 @@ def run_backfill(config: AppConfig, store: Store, feed_id: str, files: Sequence[
         try:
             for batch in _batches(files, files_per_batch):
                 run.harmonize(batch)
-            run.wait()
+            run.finish()
         finally:
             run.close()
         run.counts.check(f"backfill of feed {feed_id}")
