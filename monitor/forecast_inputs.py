@@ -23,13 +23,12 @@ from monitor.forecast_config import WEATHER_INPUTS, WIND_NORTH
 from monitor.forecast_models import AQI_POLLUTANTS
 from monitor.statistics import (
     DAILY_MEAN_POLLUTANTS,
-    MIN_HOURS_24H,
     daily_max_8h_mean,
     daily_mean,
+    daily_total,
     hourly_frame,
 )
 
-_HOUR = pd.Timedelta(hours=1)
 _DAY = pd.Timedelta(days=1)
 
 
@@ -57,54 +56,50 @@ def daily_pollutants(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
         hourly = hourly_frame(readings, pollutant)
         stat = (daily_mean(hourly, tz) if pollutant in DAILY_MEAN_POLLUTANTS
                 else daily_max_8h_mean(hourly, tz))
-        city = stat.value.mean(axis=1)
-        columns[pollutant] = pd.Series(city.to_numpy(), index=_local_dates(city.index, tz))
+        columns[pollutant] = _station_mean(stat.value, tz)
     frame = pd.DataFrame(columns).reindex(columns=list(AQI_POLLUTANTS))
     frame.index.name = "day"
     return frame.asfreq("D") if len(frame) else frame
 
 
-def _hourly_values(readings: pd.DataFrame, name: str) -> pd.Series:
-    """Valid hourly values of one parameter indexed by (hour ending UTC, station)."""
-    rows = readings[(readings["parameter"] == name) & (readings["period"] == "1h")
-                    & (readings["flag"] != "invalid")]
-    times = pd.DatetimeIndex(pd.to_datetime(rows["time"], utc=True), name="time")
-    index = pd.MultiIndex.from_arrays([times, rows["station_id"].to_numpy()],
-                                      names=["time", "station"])
-    return pd.Series(rows["value"].to_numpy(dtype=np.float64), index=index)
-
-
-def _north_wind(readings: pd.DataFrame) -> pd.Series:
-    """Hourly northerly wind component ``wspd * cos(wdir)`` (m/s; > 0: wind from the north).
+def _north_wind(readings: pd.DataFrame) -> pd.DataFrame:
+    """Hourly northerly wind component ``wspd * cos(wdir)`` (m/s; > 0: wind from the north),
+    one column per station.
 
     ``wdir`` is the direction the wind blows from (degrees clockwise from north), so the
     cosine weights a north wind +1 and a south wind -1; an hour needs both values.
     """
-    speed = _hourly_values(readings, "wspd")
-    direction = _hourly_values(readings, "wdir")
-    both = pd.concat([speed.rename("wspd"), direction.rename("wdir")], axis=1, join="inner")
-    return both["wspd"] * np.cos(np.deg2rad(both["wdir"]))
+    speed, direction = hourly_frame(readings, "wspd"), hourly_frame(readings, "wdir")
+    return speed * np.cos(np.deg2rad(direction))
 
 
 def daily_weather(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Daily weather, mean over stations (local dates x ``temp pres dewp rh rain wspd``
     and ``wind_north``, the mean northerly wind component, from ``wspd`` and ``wdir``).
 
-    Means (totals for ``rain``) need :data:`monitor.statistics.MIN_HOURS_24H` valid hours;
-    negative temperatures and dew points are ordinary values here.
+    Means (totals for ``rain``) of :mod:`monitor.statistics`, needing
+    :data:`monitor.statistics.MIN_HOURS_24H` valid hours; negative temperatures and dew
+    points and northerly components are ordinary values here.
     """
+    present = set(readings["parameter"].unique())
     columns: dict[str, pd.Series] = {}
     for name in (*WEATHER_INPUTS, WIND_NORTH):
-        hourly = _north_wind(readings) if name == WIND_NORTH else _hourly_values(readings, name)
-        if hourly.empty:
+        needs = {"wspd", "wdir"} if name == WIND_NORTH else {name}
+        if not needs <= present:
             continue
-        times = pd.DatetimeIndex(hourly.index.get_level_values("time"))
-        day = (times - _HOUR).tz_convert(tz).tz_localize(None).normalize()
-        grouped = hourly.groupby([day, hourly.index.get_level_values("station")])
-        count = grouped.count()
-        value = grouped.sum() if name == "rain" else grouped.mean()
-        per_station = value.where(count >= MIN_HOURS_24H).unstack()
-        columns[name] = per_station.mean(axis=1)
+        if name == "rain":
+            stat = daily_total(hourly_frame(readings, name), tz)
+        else:
+            hourly = _north_wind(readings) if name == WIND_NORTH else hourly_frame(readings,
+                                                                                     name)
+            stat = daily_mean(hourly, tz, negative_valid=True)
+        columns[name] = _station_mean(stat.value, tz)
     frame = pd.DataFrame(columns)
     frame.index.name = "day"
     return frame.asfreq("D") if len(frame) else frame
+
+
+def _station_mean(daily: pd.DataFrame, tz: str) -> pd.Series:
+    """Mean over the stations with a value, indexed by naive local date."""
+    city = daily.mean(axis=1)
+    return pd.Series(city.to_numpy(), index=_local_dates(city.index, tz))

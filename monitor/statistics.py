@@ -134,7 +134,7 @@ class ValidStatistic:
         return out.reset_index(drop=True)
 
 
-def _as_frame(data: pd.DataFrame | xr.DataArray) -> pd.DataFrame:
+def _as_frame(data: pd.DataFrame | xr.DataArray, negative_valid: bool = False) -> pd.DataFrame:
     """Wide frame (UTC time index, station columns) from a DataFrame or a DataArray."""
     if isinstance(data, xr.DataArray):
         if set(data.dims) != {"station", "time"}:
@@ -147,13 +147,16 @@ def _as_frame(data: pd.DataFrame | xr.DataArray) -> pd.DataFrame:
     if frame.index.tz is None:
         frame = frame.tz_localize("UTC")
     frame = frame.astype(np.float64)
+    if negative_valid:  # e.g. temperatures
+        return frame
     # A negative concentration is not a valid hourly value (QC should have flagged it).
     return frame.where(~(frame < 0))
 
 
-def _regular_hours(hourly: pd.DataFrame | xr.DataArray) -> pd.DataFrame:
+def _regular_hours(hourly: pd.DataFrame | xr.DataArray, negative_valid: bool = False
+                   ) -> pd.DataFrame:
     """The frame on a gap-free hourly grid (missing hours become NaN rows)."""
-    frame = _as_frame(hourly)
+    frame = _as_frame(hourly, negative_valid)
     if frame.empty:
         return frame
     if not frame.index.is_unique:
@@ -182,7 +185,7 @@ def _codes(valid: np.ndarray, failing: Reason) -> np.ndarray:
 
 
 def daily_mean(hourly: pd.DataFrame | xr.DataArray, tz: str, *,
-               min_hours: int = MIN_HOURS_24H) -> ValidStatistic:
+               min_hours: int = MIN_HOURS_24H, negative_valid: bool = False) -> ValidStatistic:
     """24-h mean per local calendar day (GB 3095-2012, Table 4: at least 20 hourly values).
 
     Parameters
@@ -194,13 +197,36 @@ def daily_mean(hourly: pd.DataFrame | xr.DataArray, tz: str, *,
         IANA time zone of the region, which fixes the day boundaries (e.g. ``Asia/Shanghai``).
     min_hours : int
         Valid hourly values a day needs.
+    negative_valid : bool
+        Negative hourly values count (temperatures); by default they are invalid, as a
+        negative concentration is.
 
     Returns
     -------
     ValidStatistic
         Indexed by the UTC end of each local day.
     """
-    return _per_local_day(hourly, tz, min_hours, "mean")
+    return _per_local_day(hourly, tz, min_hours, "mean", negative_valid)
+
+
+def daily_total(hourly: pd.DataFrame | xr.DataArray, tz: str, *,
+                min_hours: int = MIN_HOURS_24H) -> ValidStatistic:
+    """Daily total per local day (precipitation: the sum of the hourly amounts).
+
+    No standard sets a completeness rule for a daily weather total; jointwatch applies the
+    24-h rule of GB 3095-2012 Table 4 (at least 20 valid hourly values), as for the means
+    the forecasts use beside it.
+
+    Parameters
+    ----------
+    hourly : DataFrame or DataArray
+        Hourly amounts, UTC time index at the end of each hour, one column per station.
+    tz : str
+        IANA time zone of the region.
+    min_hours : int
+        Valid hourly values a day needs.
+    """
+    return _per_local_day(hourly, tz, min_hours, "sum")
 
 
 def daily_max_1h(hourly: pd.DataFrame | xr.DataArray, tz: str, *,
@@ -224,8 +250,8 @@ def daily_max_1h(hourly: pd.DataFrame | xr.DataArray, tz: str, *,
 
 
 def _per_local_day(hourly: pd.DataFrame | xr.DataArray, tz: str, min_hours: int,
-                   how: str) -> ValidStatistic:
-    frame = _regular_hours(hourly)
+                   how: str, negative_valid: bool = False) -> ValidStatistic:
+    frame = _regular_hours(hourly, negative_valid)
     grouped = frame.groupby(_local_day_end(frame.index, tz))
     n_valid = grouped.count()
     valid = n_valid.to_numpy() >= min_hours
@@ -328,7 +354,8 @@ def hourly_frame(readings: pd.DataFrame, parameter: str) -> pd.DataFrame:
 
     Keeps ``period == "1h"`` readings whose flag is not ``invalid``; where several sources
     give the same station-hour their mean is used.  The result covers every hour from the
-    first to the last reading (gaps are NaN rows).
+    first to the last reading (gaps are NaN rows).  Negative values are dropped, except for
+    parameters that may be negative (temperatures: lower plausible bound below zero).
 
     Parameters
     ----------
@@ -354,7 +381,7 @@ def hourly_frame(readings: pd.DataFrame, parameter: str) -> pd.DataFrame:
     wide.columns.name = "station"
     if wide.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
-    return _regular_hours(wide)
+    return _regular_hours(wide, negative_valid=PARAMETERS[parameter].plausible[0] < 0)
 
 
 def daily_statistics(readings: pd.DataFrame, tz: str) -> pd.DataFrame:

@@ -95,6 +95,18 @@ def test_negative_values_are_not_valid_hours() -> None:
     assert np.isnan(result.value.iloc[0, 0])
 
 
+def test_negative_values_count_where_they_are_ordinary_and_totals_sum() -> None:
+    """Temperatures below zero are values (``negative_valid``); rain is a daily total."""
+    cold = np.linspace(-8.0, 3.0, 24)
+    assert stats.daily_mean(one_day(cold), TZ, negative_valid=True).value.iloc[0, 0] == (
+        pytest.approx(cold.mean()))
+    rain = np.full(24, 0.5)
+    rain[:4] = np.nan
+    assert stats.daily_total(one_day(rain), TZ).value.iloc[0, 0] == pytest.approx(10.0)
+    rain[4] = np.nan
+    assert np.isnan(stats.daily_total(one_day(rain), TZ).value.iloc[0, 0])
+
+
 # --- 8-h moving mean, daily maximum 8-h mean ----------------------------------------------------
 
 def test_moving_8h_mean_needs_6_of_8() -> None:
