@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from ingest_support import PROJECT, reading
 
+import ingest.tabular
 from ingest.base import IngestContext, adapter_for
 from ingest.harmonize import GAS_CONSTANT
 from monitor.config import AppConfig, ConfigError, load_config
-from monitor.schema import PARAMETERS
+from monitor.schema import PARAMETERS, READING_SCHEMA
 
 #: A fictional province's feed, described by configuration only.
 FEEDS_TOML = """
@@ -127,3 +128,19 @@ def test_readings_frame_matches_canonical_schema(province: AppConfig) -> None:
     table = pa.Table.from_pandas(result.readings, schema=READING_SCHEMA, preserve_index=False)
     assert table.num_rows == len(result.readings)
     assert pd.Series(table.column("station_id").to_pylist()).str.startswith(("ls:", "cn:")).all()
+
+
+def test_unit_conversions_read_the_same_on_the_arrow_fast_path(
+        province: AppConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``station_map`` the long file takes the Arrow fast path (ppb and µg/m³
+    converted there); it gives what the row-level path gives."""
+    feed = province.feeds["lanshan_hourly_air"]
+    feed = feed.model_copy(update={"options": {
+        k: v for k, v in feed.options.items() if k != "station_map"}})
+    [path] = province.feed_files(feed)
+    fast = adapter_for(feed)(path, feed, IngestContext(config=province)).check()
+    monkeypatch.setattr(ingest.tabular, "_long_arrow", lambda *args: None)
+    general = adapter_for(feed)(path, feed, IngestContext(config=province)).check()
+    assert fast.unique_keys and not general.unique_keys
+    assert fast.table.cast(READING_SCHEMA).equals(general.table.cast(READING_SCHEMA))
+    assert reading(fast, "ls:LS001", "2026-03-03T00:00Z", "co")["value"] == pytest.approx(0.8)
