@@ -23,6 +23,7 @@ from monitor.schema import (
     READING_COLUMNS,
     READING_SCHEMA,
     READING_TABLE_SCHEMA,
+    reading_table,
 )
 from monitor.store import Store
 
@@ -208,3 +209,23 @@ def test_stations_quarantine_ledger_and_latest(tmp_path: Path) -> None:
     assert latest.to_dict("records") == [
         {"source": FEED, "region": r, "latest": pd.Timestamp(HOURS[-1]), "stations": 1}
         for r in ("", "beijing", "hebei", "tianjin")]
+
+
+def test_day_files_of_plain_text_columns_stay_readable_and_mergeable(store: Store) -> None:
+    """Files written before text columns were dictionary-encoded (plain strings) are read
+    as they are and rewritten in the new encoding when a later value supersedes one."""
+    root = store.data_dir / "readings"
+    [old_file] = [p for p in root.rglob("part-2026-03-31.parquet")]
+    plain = pq.read_table(old_file).cast(pa.schema(
+        [pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type)
+         for f in pq.read_schema(old_file)]))
+    pq.write_table(plain, old_file)
+    assert pa.types.is_string(pq.read_schema(old_file).field("station_id").type)
+    before = store.readings(flags=None)
+    key = before[before["time"] == pd.Timestamp("2026-03-31T22:00Z")].iloc[[0]]
+    store.partitions.upsert(reading_table(key.assign(value=-5.0)))
+    after = store.readings(flags=None)
+    assert len(after) == len(before)
+    changed = after.merge(key[["station_id", "time", "parameter", "period"]])
+    assert changed["value"].tolist() == [-5.0]
+    assert pa.types.is_dictionary(pq.read_schema(old_file).field("station_id").type)
