@@ -183,13 +183,14 @@ def known_stations(known: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_file(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
-    result = adapter_for(feed)(path, feed, ctx).check()
+    result = adapter_for(feed)(path, feed, ctx)
     try:
         table = result.table
     except KeyError as exc:
         raise ValueError(f"{path}: adapter {feed.adapter!r} returned readings without "
                          f"column {exc}") from None
     validate_readings(table, feed, path)
+    result.check()
     bad_source = result.quarantine["source"] != feed.id
     if bad_source.any():
         raise ValueError(f"{path}: quarantine rows must have source {feed.id!r}, "
