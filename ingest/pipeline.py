@@ -35,6 +35,7 @@ from ingest.stations import (
 )
 from monitor.config import AppConfig, ConfigError, Feed, data_dir
 from monitor.ledger import LedgerEntry
+from monitor.partitions import last_per_key
 from monitor.schema import (
     PARAMETERS,
     PERIODS,
@@ -44,7 +45,7 @@ from monitor.schema import (
     distinct_values,
     plain_values,
 )
-from monitor.store import IngestedFile, Store, last_per_key
+from monitor.store import IngestedFile, Store
 from monitor.store_config import open_store
 
 log = logging.getLogger(__name__)

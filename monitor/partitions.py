@@ -33,6 +33,7 @@ import io
 import os
 import posixpath
 import uuid
+from collections.abc import Sequence
 
 import fsspec
 import numpy as np
@@ -44,7 +45,13 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from monitor.crashpoints import hold_point
-from monitor.schema import READING_KEY, READING_SCHEMA, plain_values, reading_table
+from monitor.schema import (
+    READING_KEY,
+    READING_SCHEMA,
+    distinct_values,
+    plain_values,
+    reading_table,
+)
 
 #: Partition fields (directory names), in order.
 PARTITION_SCHEMA = pa.schema([pa.field("feed", pa.string()), pa.field("month", pa.string())])
@@ -179,7 +186,7 @@ class ReadingPartitions:
     def _merge_file(self, path: str, new: pa.Table) -> None:
         if self.fs.exists(path):
             old = reading_table(pq.read_table(path, filesystem=self.arrow_filesystem))
-            merged = pa.concat_tables([superseded_removed(old, new), new])
+            merged = latest_per_key([old, new])
         else:
             merged = new
         self._write_atomic(merged, path)
@@ -226,23 +233,32 @@ def _rows_of(table: pa.Table, rows: np.ndarray) -> pa.Table:
     return table.take(rows)
 
 
-def superseded_removed(old: pa.Table, new: pa.Table) -> pa.Table:
-    """The rows of ``old`` whose :data:`READING_KEY` does not come again in ``new``.
+def latest_per_key(tables: Sequence[pa.Table]) -> pa.Table:
+    """The readings of ``tables`` (each with unique keys, in commit order) concatenated,
+    a later table's reading superseding an earlier one with the same ``READING_KEY``.
 
-    Only the old rows at a time that ``new`` has can be superseded; the others are kept
-    without comparing keys (the common case of appending new hours).
+    Tables whose times, or whose stations, do not overlap cannot share a key (hourly files;
+    per-station archives) and are concatenated without comparing keys.
     """
-    times = pc.unique(new["time"])
-    at_new_times = pc.is_in(old["time"], value_set=times)
-    if not pc.any(at_new_times).as_py():
-        return old
-    positions = np.flatnonzero(at_new_times.to_numpy(zero_copy_only=False))
-    candidates = old.take(positions)
-    keys = list(READING_KEY)
-    plain = pa.table({c: plain_values(candidates[c]) for c in keys}).append_column(
-        "_row", pa.array(positions))
-    incoming = pa.table({c: plain_values(new[c]) for c in keys})
-    survivors = plain.join(incoming, keys=keys, join_type="left anti")["_row"]
-    keep = ~at_new_times.to_numpy(zero_copy_only=False)
-    keep[survivors.to_numpy()] = True  # the stored order is kept (same bytes every run)
-    return old.filter(pa.array(keep))
+    batch = pa.concat_tables(tables)
+    if len(tables) == 1 or _disjoint(tables, "time") or _disjoint(tables, "station_id"):
+        return batch
+    return last_per_key(batch)
+
+
+def last_per_key(table: pa.Table) -> pa.Table:
+    """The last reading of each ``READING_KEY`` in ``table``, in table order."""
+    keys = {c: plain_values(table[c]) for c in READING_KEY}
+    rows = pa.table({**keys, "_row": pa.array(np.arange(table.num_rows))})
+    last = rows.group_by(READING_KEY, use_threads=False).aggregate([("_row", "max")])
+    if last.num_rows == table.num_rows:
+        return table
+    kept = last["_row_max"]
+    return table.take(kept.take(pc.sort_indices(kept)))
+
+
+def _disjoint(tables: Sequence[pa.Table], column: str) -> bool:
+    """Whether no value of ``column`` occurs in more than one of ``tables``."""
+    distinct = [distinct_values(t[column]) for t in tables]
+    together = pa.chunked_array(distinct, type=distinct[0].type)
+    return len(pc.unique(together)) == len(together)

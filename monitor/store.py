@@ -28,24 +28,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import xarray as xr
 
 from monitor.crashpoints import hold_point
 from monitor.ledger import FeedLedger, LedgerEntry, StateDB
-from monitor.partitions import ReadingPartitions
+from monitor.partitions import ReadingPartitions, latest_per_key
 from monitor.schema import (
     PARAMETERS,
     READING_COLUMNS,
-    READING_KEY,
     READING_SCHEMA,
     Flag,
-    distinct_values,
-    plain_values,
 )
 
 #: SQLite file of the embedded store, inside the data directory.
@@ -69,37 +64,6 @@ class IngestedFile:
     entry: LedgerEntry
     readings: pa.Table
     quarantine: pd.DataFrame
-
-
-def latest_per_key(tables: Sequence[pa.Table]) -> pa.Table:
-    """The readings of ``tables`` (each with unique keys, in commit order) concatenated,
-    a later table's reading superseding an earlier one with the same ``READING_KEY``.
-
-    Tables whose times, or whose stations, do not overlap cannot share a key (hourly files;
-    per-station archives) and are concatenated without comparing keys.
-    """
-    batch = pa.concat_tables(tables)
-    if len(tables) == 1 or _disjoint(tables, "time") or _disjoint(tables, "station_id"):
-        return batch
-    return last_per_key(batch)
-
-
-def last_per_key(table: pa.Table) -> pa.Table:
-    """The last reading of each ``READING_KEY`` in ``table``, in table order."""
-    keys = {c: plain_values(table[c]) for c in READING_KEY}
-    rows = pa.table({**keys, "_row": pa.array(np.arange(table.num_rows))})
-    last = rows.group_by(READING_KEY, use_threads=False).aggregate([("_row", "max")])
-    if last.num_rows == table.num_rows:
-        return table
-    kept = last["_row_max"]
-    return table.take(kept.take(pc.sort_indices(kept)))
-
-
-def _disjoint(tables: Sequence[pa.Table], column: str) -> bool:
-    """Whether no value of ``column`` occurs in more than one of ``tables``."""
-    distinct = [distinct_values(t[column]) for t in tables]
-    together = pa.chunked_array(distinct, type=distinct[0].type)
-    return len(pc.unique(together)) == len(together)
 
 
 def _utc(value: TimeLike) -> pd.Timestamp:
