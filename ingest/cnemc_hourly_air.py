@@ -89,15 +89,15 @@ def station_table(rows: pa.Table, ctx: IngestContext, source: str) -> pd.DataFra
         last = pd.Series(np.arange(len(ids))).groupby(ids, sort=False).max().to_numpy()
         rows, ids = rows.take(np.sort(last)), ids[np.sort(last)]
     areas = rows["area"].cast(pa.string()).combine_chunks().dictionary_encode()
-    cities = areas.dictionary.to_numpy(zero_copy_only=False)
+    cities = areas.dictionary.to_pylist()
+    codes = pc.fill_null(areas.indices, len(cities)).to_numpy()  # no city: the None after
     city_regions = ctx.config.city_regions()
-    codes = areas.indices.to_numpy(zero_copy_only=False)
-    region = np.array([city_regions.get(c) for c in cities], dtype=object)[codes]
-    if areas.null_count:
-        region[pd.isna(codes)] = None
+    region = np.array([*(city_regions.get(c) for c in cities), None], dtype=object)[codes]
     unassigned = pd.isna(region)
     if unassigned.any() and not ctx.stations.empty:
-        known = _regions_of(ctx.stations)
+        # a dict beats pandas' index lookup on string ids here
+        known = dict(zip(ctx.stations["station_id"].to_numpy(dtype=object),
+                         ctx.stations["region"].to_numpy(dtype=object), strict=True))
         region[unassigned] = [known.get(i) for i in ids[unassigned]]
     given = {
         "station_id": ids,
@@ -121,20 +121,6 @@ def _numbers(column: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
         return pc.cast(column, pa.float64()).to_numpy()
     return pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(dtype="float64")
-
-
-#: ``station_id -> region`` of the last station table seen (a dict beats pandas' index
-#: lookup on string ids); rebuilt when the table changes.
-_REGIONS: dict[int, tuple[pd.DataFrame, dict[str, object]]] = {}
-
-
-def _regions_of(stations: pd.DataFrame) -> dict[str, object]:
-    cached = _REGIONS.get(0)
-    if cached is None or cached[0] is not stations:
-        cached = (stations, dict(zip(stations["station_id"].to_numpy(dtype=object),
-                                     stations["region"].to_numpy(dtype=object), strict=True)))
-        _REGIONS[0] = cached
-    return cached[1]
 
 
 def read(path: Path, feed: Feed, ctx: IngestContext) -> FileResult:
