@@ -39,7 +39,6 @@ from monitor.schema import (
     QUARANTINE_COLUMNS,
     READING_COLUMNS,
     STATION_COLUMNS,
-    plain_values,
     reading_table,
 )
 
@@ -117,12 +116,10 @@ class FileResult:
         """The readings as a frame (``READING_COLUMNS``; text columns Categoricals)."""
         if self._frame is None:
             assert self._table is not None
-            table = self._table
-            reasons = table.schema.get_field_index("flag_reason")
+            frame = self._table.to_pandas()
             # flag_reason as plain text (object), as adapters building frames give it
-            self._frame = table.set_column(reasons, "flag_reason", plain_values(
-                table["flag_reason"])).to_pandas()
-            self._frame["flag_reason"] = self._frame["flag_reason"].astype(object)
+            frame["flag_reason"] = frame["flag_reason"].astype(object)
+            self._frame = frame
         return self._frame
 
     @property
