@@ -13,8 +13,10 @@ How it scales
 The archive is cut into batches of ``files_per_batch`` files (in sorted path order).
 For each batch, one dask task per file hashes it and, unless the ledger holds that
 content (already-ingested files are never parsed), runs the feed's adapter on it.
-Well-formed long files take the Arrow fast path (:mod:`ingest.tabular_arrow`), whose
-work happens in pyarrow and numpy with the GIL released, so threads use every core.
+Well-formed long files take the Arrow fast path (:mod:`ingest.tabular_arrow`).  Much
+of a task is still Python between Arrow calls, which holds the GIL: on one machine the
+threads add little over one thread (measured, ``benchmarks/backfill.py``), while the
+commit of the previous batch runs beside them.
 The client merges the batch's station metadata once, then commits the batch to the
 store (one Parquet merge per touched day file, then the ledger in one transaction) in
 a background thread while the tasks read the next batch.  At any time at most two

@@ -93,10 +93,9 @@ def station_updates(known: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFra
     new = discovered.reindex(columns=STATION_COLUMNS)
     if new.empty:
         return new
-    ids = new["station_id"].to_numpy(dtype=object)
-    if len(pd.unique(ids)) < len(ids):
+    if not new["station_id"].is_unique:
         new = new.drop_duplicates("station_id", keep="last")
-        ids = new["station_id"].to_numpy(dtype=object)
+    ids = new["station_id"].to_numpy(dtype=object)
     # compared as plain object arrays: pandas' aligned frame operations cost ~10x more
     known = known.reindex(columns=STATION_COLUMNS)
     if not known["station_id"].is_unique:
